@@ -15,6 +15,8 @@ packages=(
   qemu-system-x86 qemu-utils ovmf udhcpc procps psmisc
   # benchmarks: the peers we compare against, and the plot
   aria2 opentracker btfs gnuplot-nox
+  # demo: live view and the API forwarded to 127.0.0.1
+  jq socat
 )
 
 missing=()
