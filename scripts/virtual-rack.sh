@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# A virtual rack: QEMU machines that PXE-boot from swarmbootd on an isolated bridge inside network namespaces.
+# It is the demo (README's first command) and, with --non-interactive, the end-to-end test's driver.
+#
+#   fabric namespace: bridge br0, one tap per machine (QEMU runs here, TCG)
+#   server namespace: eth0 10.99.0.1/16 into br0; swarmbootd with dnsmasq (full DHCP) on it
+#
+# Everything it makes (namespaces, processes, the work folder unless --keep) is removed on exit, Ctrl-C included.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${SWARMBOOT_BUILD_DIR:-$root/build}
+hosts=3
+image=sample
+mode=diskless
+uefi=1
+interactive=1
+timeout_s=600
+rate_mbit=0
+api_port=8080
+memory_mib=1024
+keep=0
+work=""
+
+usage() {
+  cat <<EOF
+usage: $0 [options]
+  --hosts N              machines in the rack (default 3)
+  --image sample|debian|FILE
+                         what they boot (default sample: a busybox image built on the spot)
+  --mode diskless|install|hypervisor
+                         boot mode (default diskless)
+  --uefi K               how many of the machines use UEFI firmware (OVMF); the rest BIOS (default 1)
+  --rate-mbit R          shape every link to R Mbit/s (default: unshaped)
+  --timeout S            give up after S seconds (default 600)
+  --api-port P           forward the server's API/dashboard to 127.0.0.1:P (default 8080)
+  --non-interactive      no live view; exit 0 when every host reached its goal state, else non-zero
+  --work-dir DIR         keep logs and state there (default: a temporary folder, removed on exit)
+  --keep                 keep the work folder
+EOF
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --hosts) hosts=$2; shift 2 ;;
+    --image) image=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;;
+    --uefi) uefi=$2; shift 2 ;;
+    --rate-mbit) rate_mbit=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    --api-port) api_port=$2; shift 2 ;;
+    --memory-mib) memory_mib=$2; shift 2 ;;
+    --non-interactive) interactive=0; shift ;;
+    --work-dir) work=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "virtual-rack: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "virtual-rack: $*" >&2; exit 1; }
+log() { echo "virtual-rack: $*" >&2; }
+
+[[ "$hosts" =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 64 ] || die "--hosts must be 1..64"
+[[ "$uefi" =~ ^[0-9]+$ ]] || die "--uefi must be a number"
+case "$mode" in diskless|install|hypervisor) ;; *) die "--mode must be diskless, install or hypervisor" ;; esac
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, taps)"
+[ -c /dev/net/tun ] || die "needs /dev/net/tun"
+command -v qemu-system-x86_64 >/dev/null || die "needs qemu-system-x86_64 (run scripts/deps.sh)"
+
+swarmbootd=$build/server/swarmbootd
+cli=$build/server/swarmboot
+kernel=$build/initramfs/vmlinuz
+initrd=$build/initramfs/initramfs.img
+for f in "$swarmbootd" "$cli" "$kernel" "$initrd"; do
+  [ -e "$f" ] || die "missing $f: build first (scripts/build.sh)"
+done
+
+if [ -z "$work" ]; then
+  work=$(mktemp -d /tmp/swarmboot-rack.XXXXXX)
+else
+  mkdir -p "$work"
+  keep=1
+fi
+data=$work/data
+mkdir -p "$data/boot" "$work/logs" "$work/vm"
+
+tag="sbrk$$"
+fabric="$tag-fabric"
+server_ns="$tag-server"
+server_ip=10.99.0.1
+server_url="http://$server_ip:8080"
+token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export SWARMBOOT_API_TOKEN=$token
+pids=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for ns in "$fabric" "$server_ns"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  ip netns del "$server_ns" 2>/dev/null || true
+  ip netns del "$fabric" 2>/dev/null || true
+  if [ "$keep" -eq 1 ]; then
+    log "logs and state kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+in_server() { ip netns exec "$server_ns" "$@"; }
+
+# --- the image ---------------------------------------------------------------------------------------------
+images_cache=$build/demo-images
+mkdir -p "$images_cache"
+case "$image" in
+  sample)
+    image_file=$images_cache/sample.img
+    [ -f "$image_file" ] || "$cli" image build --sample --out "$image_file" >&2
+    image_name=sample ;;
+  debian)
+    image_file=$images_cache/debian-bookworm.img
+    [ -f "$image_file" ] || "$cli" image build --debian bookworm --out "$image_file" >&2
+    image_name=debian ;;
+  *)
+    [ -f "$image" ] || die "no image file '$image'"
+    image_file=$(readlink -f "$image")
+    image_name=$(basename "$image_file" | tr 'A-Z' 'a-z' | sed 's/\.[^.]*$//; s/[^a-z0-9._-]/-/g') ;;
+esac
+"$cli" image add "$image_file" --name "$image_name" --registry "$data/images" >&2
+cp "$kernel" "$data/boot/vmlinuz"
+cp "$initrd" "$data/boot/initramfs.img"
+
+# --- the network -------------------------------------------------------------------------------------------
+ip netns add "$fabric"
+ip netns add "$server_ns"
+ip -n "$fabric" link set lo up
+ip -n "$fabric" link add br0 type bridge stp_state 0 forward_delay 0
+ip -n "$fabric" link set br0 up
+ip -n "$server_ns" link set lo up
+ip -n "$server_ns" link add eth0 type veth peer name vserver netns "$fabric"
+ip -n "$server_ns" addr add "$server_ip/16" dev eth0
+ip -n "$server_ns" link set eth0 up
+ip -n "$fabric" link set vserver master br0
+ip -n "$fabric" link set vserver up
+shape() {  # namespace device
+  [ "$rate_mbit" = 0 ] && return 0
+  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${rate_mbit}mbit" burst 64kb latency 200ms
+}
+shape "$server_ns" eth0
+shape "$fabric" vserver
+
+# --- the appliance -----------------------------------------------------------------------------------------
+in_server "$swarmbootd" --data-dir "$data" --listen "$server_ip:8080" --interface eth0 --dhcp-mode full \
+  --dhcp-range 10.99.1.10,10.99.1.250 --default-image "$image_name" --default-mode "$mode" \
+  >"$work/logs/swarmbootd.log" 2>&1 &
+pids+=($!)
+api() { in_server curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$@"; }
+for _ in $(seq 1 100); do
+  api "$server_url/api/v1/hosts" >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { tail -20 "$work/logs/swarmbootd.log" >&2; die "swarmbootd exited"; }
+  sleep 0.2
+done
+api "$server_url/api/v1/hosts" >/dev/null || die "swarmbootd did not answer on $server_url"
+
+macs=()
+for i in $(seq 1 "$hosts"); do
+  mac=$(printf '52:54:00:99:%02x:%02x' $((i / 256)) $((i % 256)))
+  macs+=("$mac")
+  in_server "$cli" --server "$server_url" host set "$mac" --image "$image_name" --mode "$mode" \
+    --hostname "rack-$i" --label rack=demo >/dev/null
+done
+
+# API and dashboard on the machine's loopback: socat carries it through a unix socket across the namespace.
+if [ "$interactive" -eq 1 ] && command -v socat >/dev/null; then
+  in_server socat "UNIX-LISTEN:$work/api.sock,fork" "TCP:$server_ip:8080" 2>/dev/null &
+  pids+=($!)
+  socat "TCP-LISTEN:$api_port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$work/api.sock" 2>/dev/null &
+  pids+=($!)
+fi
+
+# --- the machines ------------------------------------------------------------------------------------------
+start_vm() {  # index mac firmware
+  local i=$1 mac=$2 fw=$3 tap="tap$1"
+  ip -n "$fabric" tuntap add dev "$tap" mode tap
+  ip -n "$fabric" link set "$tap" master br0
+  ip -n "$fabric" link set "$tap" up
+  shape "$fabric" "$tap"
+  local args=(-accel tcg -m "$memory_mib" -smp 1 -display none -no-reboot
+              -serial "file:$work/logs/vm$i.console"
+              -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no"
+              -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1")
+  if [ "$fw" = uefi ]; then
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vm/vars$i.fd"
+    args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+           -drive "if=pflash,format=raw,unit=1,file=$work/vm/vars$i.fd")
+  fi
+  if [ "$mode" = install ] || [ "$mode" = hypervisor ]; then
+    qemu-img create -q -f qcow2 "$work/vm/disk$i.qcow2" 4G
+    args+=(-drive "file=$work/vm/disk$i.qcow2,if=virtio,format=qcow2")
+  fi
+  ip netns exec "$fabric" qemu-system-x86_64 "${args[@]}" >"$work/logs/vm$i.qemu" 2>&1 &
+  pids+=($!)
+}
+start=$(date +%s)
+for i in $(seq 1 "$hosts"); do
+  fw=bios
+  [ "$i" -le "$uefi" ] && fw=uefi
+  start_vm "$i" "${macs[$((i - 1))]}" "$fw"
+  firmware[$i]=$fw
+done
+
+goal=running
+[ "$mode" = install ] && goal=installed
+
+# --- watching ----------------------------------------------------------------------------------------------
+render() {  # hosts-json
+  jq -r --arg goal "$goal" '
+    ["MAC", "HOSTNAME", "STATE", "STAGE", "IMAGE %", "SWITCH_ROOT %", "MESSAGE"],
+    (.hosts // . | .[] | [.mac, (.hostname // "-"), .state, (.stage // "-"),
+      ((.progress // 0) * 100 | floor | tostring),
+      (if .progress_at_switch_root then (.progress_at_switch_root * 100 | floor | tostring) else "-" end),
+      ((.reason // .message // "") | .[0:40])])
+    | @tsv' <<<"$1" | column -t -s $'\t'
+}
+deadline=$((start + timeout_s))
+while :; do
+  now=$(date +%s)
+  hosts_json=$(api "$server_url/api/v1/hosts" 2>/dev/null || echo '[]')
+  if [ "$interactive" -eq 1 ]; then
+    clear
+    echo "swarmboot virtual rack — $hosts machines, image $image_name, mode $mode, $((now - start)) s"
+    echo "API and dashboard: http://127.0.0.1:$api_port/   (token: $token)   Ctrl-C tears everything down"
+    echo
+    render "$hosts_json"
+  fi
+  reached=$(jq --arg goal "$goal" '[.hosts // . | .[] | select(.state == $goal)] | length' <<<"$hosts_json")
+  failed=$(jq '[.hosts // . | .[] | select(.state == "failed")] | length' <<<"$hosts_json")
+  [ "$reached" -ge "$hosts" ] && break
+  if [ "$failed" -gt 0 ] && [ "$interactive" -eq 0 ]; then break; fi
+  if [ "$now" -ge "$deadline" ]; then break; fi
+  sleep 1
+done
+
+# --- summary -----------------------------------------------------------------------------------------------
+hosts_json=$(api "$server_url/api/v1/hosts")
+metrics=$(in_server curl -fsS --max-time 5 "$server_url/metrics" || true)
+image_bytes=$(stat -c %s "$image_file")
+echo
+echo "summary: $reached/$hosts hosts reached '$goal' in $(( $(date +%s) - start )) s"
+jq -r '.hosts // . | .[] | "host \(.mac) \(.hostname // "-"): state=\(.state) boot_seconds=\(.boot_seconds // "-") fetched_at_switch_root=\(if .progress_at_switch_root then (.progress_at_switch_root*100|floor|tostring)+"%" else "-" end) fetched_at_booted=\(if .progress_at_booted then (.progress_at_booted*100|floor|tostring)+"%" else "-" end) \(.reason // "")"' <<<"$hosts_json"
+sent=$(awk '/^swarmboot_bytes_sent_total/ {s += $NF} END {printf "%d", s}' <<<"$metrics")
+echo "server sent $sent bytes for image and boot files; image is $image_bytes bytes"
+if [ "$reached" -lt "$hosts" ]; then
+  for i in $(seq 1 "$hosts"); do
+    echo "--- vm$i (${firmware[$i]}) console, last lines:"
+    tail -n 15 "$work/logs/vm$i.console" 2>/dev/null | tr -d '\r' || true
+  done
+  echo "--- swarmbootd log, last lines:"
+  tail -n 30 "$work/logs/swarmbootd.log"
+  exit 1
+fi
+exit 0
