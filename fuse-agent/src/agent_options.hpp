@@ -1,0 +1,64 @@
+// The swarmboot-agent command line (Boost.Program_options), parsed into plain structs. Pure: argv in, options
+// or a one-line error naming the flag out; `main()` does the I/O. The `mount` command line is a contract with
+// the initramfs (see the team brief); keep every flag's spelling.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "swarmcore/result.hpp"
+
+namespace swarmboot::agent {
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
+struct MountOptions {
+  std::string torrent;        // a path or an http:// URL
+  std::string cache_dir;
+  std::string mountpoint;
+  std::vector<std::string> trackers;
+  std::vector<HostPort> peers;
+  std::string webseed;        // empty: none
+  std::string report_url;     // empty: no reports
+  std::string token_file;     // bearer token for the reports
+  int listen_port = 0;        // 0: any free port
+  std::string listen_address = "0.0.0.0";
+  std::string status_file;    // empty: none
+  bool foreground = false;
+  bool root_daemon = false;
+  std::string expected_info_hash;  // empty: not checked
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(120)};  // then EIO, with a log line why
+  std::chrono::milliseconds stall_after{std::chrono::seconds(4)};     // then the web seed is attached
+  std::string log_level = "info";
+};
+
+struct SeedOptions {
+  std::string torrent;
+  std::string data_file;
+  int listen_port = 0;
+  std::string listen_address = "0.0.0.0";
+  std::vector<std::string> trackers;
+  // Test only: serve the data file without hashing it, so a corrupted copy goes out as-is (a bad peer).
+  bool no_verify = false;
+  std::string log_level = "info";
+};
+
+struct HelpRequest {
+  std::string text;
+};
+
+using Command = std::variant<MountOptions, SeedOptions, HelpRequest>;
+
+// args excludes argv[0]. Errors read "could not parse the command line: …".
+Result<Command> parse_command_line(const std::vector<std::string>& args);
+
+// "10.99.0.1:6881" → {host, port}; "[::1]:6881" too.
+Result<HostPort> parse_host_port(const std::string& text);
+
+}  // namespace swarmboot::agent
