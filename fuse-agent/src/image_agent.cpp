@@ -1,0 +1,525 @@
+// ImageAgent: libtorrent session, alert dispatch, parked reads (see image_agent.hpp).
+#include "image_agent.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/mmap_disk_io.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "swarmcore/http_client.hpp"
+#include "swarmcore/swarm_settings.hpp"
+
+namespace swarmboot::agent {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint8_t kPrefetchMark = 1;
+constexpr std::uint8_t kCriticalMark = 2;
+
+std::string format_pieces(const std::vector<int>& pieces) {
+  std::string s;
+  for (size_t i = 0; i < pieces.size() && i < 8; ++i) s += (i ? "," : "") + std::to_string(pieces[i]);
+  if (pieces.size() > 8) s += ",…";
+  return s;
+}
+
+// --peer accepts host names; libtorrent's peer list wants addresses.
+std::vector<lt::tcp::endpoint> resolve_peer(const HostPort& peer, const Logger& log) {
+  std::vector<lt::tcp::endpoint> out;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(peer.host.c_str(), std::to_string(peer.port).c_str(), &hints, &res); rc != 0) {
+    log.warn("could not resolve peer {}: {}", peer.host, gai_strerror(rc));
+    return out;
+  }
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    lt::tcp::endpoint ep;
+    ep.resize(a->ai_addrlen);
+    std::memcpy(ep.data(), a->ai_addr, a->ai_addrlen);
+    out.push_back(ep);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
+}  // namespace
+
+ImageAgent::ImageAgent(MountOptions options, ImageTorrent torrent, std::string report_token, Logger log)
+    : options_(std::move(options)),
+      torrent_(std::move(torrent)),
+      report_token_(std::move(report_token)),
+      cache_dir_(options_.cache_dir),
+      log_(std::move(log)),
+      geometry_(torrent_.size, torrent_.piece_size),
+      readable_(torrent_.num_pieces),
+      deadline_mark_(new std::atomic<std::uint8_t>[static_cast<size_t>(torrent_.num_pieces)]),
+      read_ahead_(geometry_),
+      webseed_fallback_(WebSeedFallbackConfig{options_.stall_after, std::chrono::seconds(5), std::chrono::seconds(15)}) {
+  for (int i = 0; i < torrent_.num_pieces; ++i) deadline_mark_[i].store(0, std::memory_order_relaxed);
+}
+
+ImageAgent::~ImageAgent() {
+  stop_serving();
+  if (session_) shut_down();
+  if (int fd = cache_fd_.exchange(-1); fd >= 0) ::close(fd);
+}
+
+Status ImageAgent::start() {
+  SwarmTuning tuning;
+  tuning.listen_interfaces = options_.listen_address + ":" + std::to_string(options_.listen_port);
+  lt::settings_pack settings = swarm_settings(tuning);
+  // A clean shutdown must not wait long on trackers: the host is rebooting.
+  settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+  lt::session_params params(std::move(settings));
+  // The write fence reasoning (write_fence.hpp) is about mmap_disk_io's job fences: say so explicitly.
+  params.disk_io_constructor = lt::mmap_disk_io_constructor;
+  session_ = std::make_unique<lt::session>(std::move(params));
+
+  lt::error_code ec;
+  auto ti = std::make_shared<lt::torrent_info>(lt::span<const char>(torrent_.bytes.data(),
+                                                                     static_cast<std::ptrdiff_t>(torrent_.bytes.size())),
+                                               ec, lt::from_span);
+  if (ec) return Error{"could not load the torrent: " + ec.message()};
+
+  lt::add_torrent_params atp;
+  // Resume data exists only after a clean shutdown, and is consumed here: after a crash there is none, and
+  // libtorrent re-checks the cache file instead, finding every verified piece that reached it.
+  if (std::ifstream in(resume_file(), std::ios::binary); in) {
+    std::vector<char> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    lt::add_torrent_params resumed = lt::read_resume_data(buf, ec);
+    if (!ec && resumed.info_hashes == ti->info_hashes()) {
+      atp = std::move(resumed);
+      log_.info("resuming from {}: {} pieces verified earlier", resume_file().string(), atp.have_pieces.count());
+    } else {
+      log_.warn("ignoring resume data {}: {}", resume_file().string(), ec ? ec.message() : "another torrent");
+    }
+    std::error_code rm;
+    fs::remove(resume_file(), rm);
+  }
+  atp.ti = ti;
+  atp.save_path = cache_dir_.string();
+  atp.storage_mode = lt::storage_mode_sparse;
+  atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused | lt::torrent_flags::seed_mode);
+  atp.trackers = options_.trackers;
+  for (const auto& p : options_.peers)
+    for (const auto& ep : resolve_peer(p, log_)) atp.peers.push_back(ep);
+  // The web seed is not in the torrent from the start: see webseed_fallback.hpp.
+  atp.url_seeds.clear();
+
+  session_->set_alert_notify([this] {
+    // Runs on libtorrent's network thread: only wake ours, never pop alerts here.
+    std::lock_guard lock(wake_mutex_);
+    alerts_pending_ = true;
+    wake_.notify_one();
+  });
+  handle_ = session_->add_torrent(std::move(atp), ec);
+  if (ec) return Error{"could not add the torrent: " + ec.message()};
+  if (fs::exists(cache_file())) ensure_cache_fd();
+
+  alert_thread_ = std::thread([this] { alert_loop(); });
+  tick_thread_ = std::thread([this] { tick_loop(); });
+  log_.info("serving {} ({} bytes, {} pieces of {} bytes, info-hash {})", torrent_.name, torrent_.size,
+            torrent_.num_pieces, torrent_.piece_size, torrent_.info_hash);
+  return {};
+}
+
+// ---- read path (FUSE worker threads) -------------------------------------------------------------------------
+
+void ImageAgent::read(fuse_req_t req, size_t size, off_t offset) {
+  const auto started = Clock::now();
+  const std::int64_t length = geometry_.clamped_length(offset, static_cast<std::int64_t>(size));
+  if (length == 0) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  const PieceRange range = geometry_.pieces_for(offset, length);
+  std::vector<Prefetch> prefetch;
+  {
+    std::lock_guard lock(read_ahead_mutex_);
+    prefetch = read_ahead_.on_read(offset, length);
+  }
+  if (readable_.all(range) && cache_fd_.load() >= 0) {
+    reply_from_cache(req, offset, length, started);
+    request_pieces({}, prefetch);
+    return;
+  }
+  if (stopping_.load()) {
+    fuse_reply_err(req, EIO);
+    return;
+  }
+  std::vector<int> missing;
+  {
+    // The alert thread sets bits and then takes this mutex to collect waiters; computing `missing` and
+    // parking under it means no piece can become readable unseen in between.
+    std::lock_guard lock(reads_mutex_);
+    missing = readable_.missing(range);
+    if (!missing.empty()) {
+      const ReadId id = next_read_id_++;
+      waiters_.park(id, missing, started, started + options_.read_timeout);
+      pending_.emplace(id, PendingRead{req, offset, length, started});
+    }
+  }
+  if (missing.empty()) {
+    reply_from_cache(req, offset, length, started);
+    request_pieces({}, prefetch);
+    return;
+  }
+  request_pieces(missing, prefetch);
+}
+
+void ImageAgent::request_pieces(const std::vector<int>& critical, const std::vector<Prefetch>& prefetch) {
+  // set_piece_deadline is asynchronous (posted to the network thread), so calling it here blocks nothing.
+  // Deadlines are never reset or cleared: that would drop the piece to priority 1 (and churning them
+  // cancels every peer's outstanding requests); a piece's deadline only ever tightens, once.
+  for (int p : critical) {
+    if (deadline_mark_[p].exchange(kCriticalMark) != kCriticalMark) handle_.set_piece_deadline(lt::piece_index_t(p), 0);
+  }
+  for (const auto& f : prefetch) {
+    if (readable_.test(f.piece)) continue;
+    std::uint8_t expected = 0;
+    if (deadline_mark_[f.piece].compare_exchange_strong(expected, kPrefetchMark))
+      handle_.set_piece_deadline(lt::piece_index_t(f.piece), f.deadline_ms);
+  }
+}
+
+void ImageAgent::reply_from_cache(fuse_req_t req, std::int64_t offset, std::int64_t length, Clock::time_point started) {
+  // An fd buffer lets libfuse splice from the page cache into /dev/fuse without copying through us.
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(static_cast<size_t>(length));
+  buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = cache_fd_.load();
+  buf.buf[0].pos = offset;
+  fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+  record_latency(Clock::now() - started);
+}
+
+void ImageAgent::reply_error(const PendingRead& read, int error) { fuse_reply_err(read.req, error); }
+
+void ImageAgent::record_latency(Clock::duration d) {
+  std::lock_guard lock(latency_mutex_);
+  latencies_ms_.push_back(std::chrono::duration<double, std::milli>(d).count());
+  if (latencies_ms_.size() > 2048) latencies_ms_.pop_front();
+}
+
+bool ImageAgent::ensure_cache_fd() {
+  if (cache_fd_.load() >= 0) return true;
+  int fd = ::open(cache_file().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log_.error("could not open the cache file {}: {}", cache_file().string(), std::strerror(errno));
+    return false;
+  }
+  int expected = -1;
+  if (!cache_fd_.compare_exchange_strong(expected, fd)) ::close(fd);
+  return true;
+}
+
+// ---- alert thread ----------------------------------------------------------------------------------------
+
+void ImageAgent::mark_readable(int piece) {
+  if (!readable_.set(piece)) return;
+  std::vector<PendingRead> ready;
+  {
+    std::lock_guard lock(reads_mutex_);
+    for (ReadId id : waiters_.piece_readable(piece)) {
+      auto it = pending_.find(id);
+      ready.push_back(it->second);
+      pending_.erase(it);
+    }
+  }
+  for (const auto& r : ready) reply_from_cache(r.req, r.offset, r.length, r.started);
+}
+
+void ImageAgent::resync_from_libtorrent(bool through_fence) {
+  // status() waits on the network thread: fine here, never on the read path.
+  const lt::torrent_status st = handle_.status(lt::torrent_handle::query_pieces);
+  int added = 0;
+  for (int p = 0; p < st.pieces.size(); ++p) {
+    if (!st.pieces.get_bit(lt::piece_index_t(p)) || readable_.test(p)) continue;
+    ++added;
+    if (through_fence) {
+      fence_.piece_verified(p);
+    } else if (ensure_cache_fd()) {
+      mark_readable(p);
+    }
+  }
+  log_.info("piece bitmap resynced from libtorrent: {} pieces added ({})", added,
+            through_fence ? "after dropped alerts, through the write fence" : "after the file check");
+}
+
+void ImageAgent::handle_alerts() {
+  std::vector<lt::alert*> alerts;
+  session_->pop_alerts(&alerts);
+  for (lt::alert* a : alerts) {
+    if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      // Hash passed, but the bytes may still sit in the disk thread's store buffer (write_fence.hpp).
+      fence_.piece_verified(static_cast<int>(pf->piece_index));
+    } else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
+      std::vector<int> done = fence_.flush_done();
+      if (!done.empty() && ensure_cache_fd())
+        for (int p : done) mark_readable(p);
+    } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      log_.warn("piece {} failed its hash check: discarded and fetched again; the peer that sent it is banned",
+                static_cast<int>(hf->piece_index));
+    } else if (auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      log_.warn("banned peer {}: it sent data that failed the hash check", pb->endpoint.address().to_string());
+    } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
+      // Pieces found by the check were read from the cache file, so they are on disk already.
+      resync_from_libtorrent(false);
+      checked_ = true;
+    } else if (auto* ad = lt::alert_cast<lt::alerts_dropped_alert>(a)) {
+      log_.warn("libtorrent dropped {} alert types; resyncing the piece bitmap", ad->dropped_alerts.count());
+      resync_from_libtorrent(true);
+    } else if (lt::alert_cast<lt::torrent_finished_alert>(a)) {
+      log_.info("image complete; seeding");
+    } else if (auto* le = lt::alert_cast<lt::listen_failed_alert>(a)) {
+      log_.error("could not listen on {}: {}", le->address.to_string(), le->error.message());
+    } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+      log_.error("torrent error: {}", te->message());
+      fatal_message_ = te->message();
+      fatal_ = true;
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      log_.error("cache file error: {}", fe->message());
+    } else if (auto* tr = lt::alert_cast<lt::tracker_error_alert>(a)) {
+      log_.debug("tracker: {}", tr->message());
+    } else if (auto* us = lt::alert_cast<lt::url_seed_alert>(a)) {
+      log_.warn("web seed: {}", us->message());
+    } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+      (void)sr;  // only saved at shutdown, handled there
+    }
+  }
+  if (fence_.want_flush()) {
+    handle_.flush_cache();
+    fence_.flush_issued();
+  }
+}
+
+void ImageAgent::expire_parked_reads() {
+  std::vector<std::pair<PendingRead, std::vector<int>>> expired;
+  {
+    std::lock_guard lock(reads_mutex_);
+    for (ReadId id : waiters_.expire(Clock::now())) {
+      auto it = pending_.find(id);
+      expired.emplace_back(it->second, std::vector<int>{});
+      pending_.erase(it);
+    }
+  }
+  for (auto& [r, pieces] : expired) {
+    const auto range = geometry_.pieces_for(r.offset, r.length);
+    log_.error("read [{}, +{}) failed with EIO after {} s: pieces {} not delivered (swarm peers: {}, web seed: {})",
+               r.offset, r.length, options_.read_timeout.count() / 1000, format_pieces(readable_.missing(range)),
+               swarm_peers_.load(),
+               options_.webseed.empty() ? "none given" : (webseed_attached_.load() ? "attached" : "not attached"));
+    reply_error(r, EIO);
+  }
+}
+
+void ImageAgent::alert_loop() {
+  auto next_expiry_check = Clock::now();
+  while (!stopping_.load()) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return alerts_pending_ || stopping_.load(); });
+      alerts_pending_ = false;
+    }
+    if (stopping_.load()) break;
+    handle_alerts();
+    if (Clock::now() >= next_expiry_check) {
+      expire_parked_reads();
+      next_expiry_check = Clock::now() + std::chrono::milliseconds(250);
+    }
+  }
+}
+
+// ---- tick thread: status, web seed fallback ----------------------------------------------------------------
+
+void ImageAgent::update_status() {
+  const lt::torrent_status st = handle_.status();
+  std::vector<lt::peer_info> peers;
+  handle_.get_peer_info(peers);
+  int swarm_peers = 0;
+  for (const auto& p : peers) {
+    if (p.connection_type == lt::peer_info::standard_bittorrent) {
+      ++swarm_peers;
+      continue;
+    }
+    // Web seed connections come and go; count each connection's growth.
+    const std::string key = p.ip.address().to_string() + ":" + std::to_string(p.ip.port());
+    auto& seen = webseed_seen_[key];
+    if (p.total_download > seen) webseed_bytes_ += p.total_download - seen;
+    seen = p.total_download;
+  }
+
+  std::optional<Clock::duration> oldest_age;
+  int parked = 0;
+  {
+    std::lock_guard lock(reads_mutex_);
+    parked = static_cast<int>(waiters_.size());
+    if (auto oldest = waiters_.oldest_parked()) oldest_age = Clock::now() - *oldest;
+  }
+  if (!options_.webseed.empty()) {
+    switch (webseed_fallback_.update({Clock::now(), oldest_age, swarm_peers, readable_.all_set()})) {
+      case WebSeedAction::attach:
+        log_.info("attaching web seed {}: {}", options_.webseed,
+                  swarm_peers == 0 ? "no swarm peer" : "a read has waited on the swarm too long");
+        handle_.add_url_seed(options_.webseed);
+        break;
+      case WebSeedAction::detach:
+        log_.info("detaching web seed: the swarm is delivering again");
+        handle_.remove_url_seed(options_.webseed);
+        break;
+      case WebSeedAction::none:
+        break;
+    }
+    webseed_attached_ = webseed_fallback_.attached();
+  }
+  swarm_peers_ = swarm_peers;
+
+  AgentStatus s;
+  s.image = torrent_.name;
+  s.info_hash = torrent_.info_hash;
+  s.pieces_total = torrent_.num_pieces;
+  s.pieces_have = readable_.count();
+  s.state = fatal_.load() ? "error" : !checked_.load() ? "starting" : readable_.all_set() ? "seeding" : "downloading";
+  if (fatal_.load()) s.message = fatal_message_;
+  s.bytes_from_webseed = webseed_bytes_;
+  s.bytes_from_peers = std::max<std::int64_t>(0, st.total_payload_download - webseed_bytes_);
+  s.bytes_uploaded = st.total_payload_upload;
+  s.peers = swarm_peers;
+  s.parked_reads = parked;
+  {
+    std::lock_guard lock(latency_mutex_);
+    std::vector<double> samples(latencies_ms_.begin(), latencies_ms_.end());
+    s.read_latency_p50_ms = percentile(samples, 0.5);
+    s.read_latency_p99_ms = percentile(samples, 0.99);
+  }
+  s.download_rate = st.download_payload_rate;
+  s.upload_rate = st.upload_payload_rate;
+
+  if (!options_.status_file.empty()) write_status_file(s);
+  if (!options_.report_url.empty() &&
+      (s.state != last_state_ || Clock::now() - last_report_ >= std::chrono::seconds(5))) {
+    post_report(s);
+    last_report_ = Clock::now();
+  }
+  if (s.state != last_state_) log_.info("state: {} ({}/{} pieces)", s.state, s.pieces_have, s.pieces_total);
+  last_state_ = s.state;
+}
+
+void ImageAgent::write_status_file(const AgentStatus& status) {
+  // Readers never see a half-written file: write a temporary and rename it over.
+  const std::string tmp = options_.status_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << status_json(status) << "\n";
+    if (!out) {
+      log_.warn("could not write the status file {}", tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, options_.status_file, ec);
+  if (ec) log_.warn("could not replace the status file {}: {}", options_.status_file, ec.message());
+}
+
+void ImageAgent::post_report(const AgentStatus& status) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = options_.report_url;
+  req.body = report_json(status);
+  req.headers["Content-Type"] = "application/json";
+  if (!report_token_.empty()) req.headers["Authorization"] = "Bearer " + report_token_;
+  req.timeout = std::chrono::seconds(2);
+  auto r = http_request(req);
+  if (!r) {
+    log_.debug("could not post a status report: {}", r.error().message);
+  } else if (r->status >= 300) {
+    log_.warn("could not post a status report: HTTP {}", r->status);
+  }
+}
+
+void ImageAgent::tick_loop() {
+  while (!stopping_.load()) {
+    update_status();
+    std::unique_lock lock(wake_mutex_);
+    tick_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
+  }
+}
+
+// ---- shutdown ----------------------------------------------------------------------------------------------
+
+void ImageAgent::stop_serving() {
+  if (stopping_.exchange(true)) return;
+  {
+    std::lock_guard lock(wake_mutex_);
+    wake_.notify_all();
+    tick_wake_.notify_all();
+  }
+  if (alert_thread_.joinable()) alert_thread_.join();
+  if (tick_thread_.joinable()) tick_thread_.join();
+  std::vector<PendingRead> parked;
+  {
+    std::lock_guard lock(reads_mutex_);
+    for (ReadId id : waiters_.drain()) parked.push_back(pending_.at(id));
+    pending_.clear();
+  }
+  for (const auto& r : parked) reply_error(r, EIO);
+  if (!parked.empty()) log_.info("shutting down: {} parked reads answered with EIO", parked.size());
+}
+
+void ImageAgent::save_resume_data_now() {
+  if (!handle_.is_valid()) return;
+  handle_.save_resume_data(lt::torrent_handle::flush_disk_cache | lt::torrent_handle::save_info_dict);
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    session_->wait_for_alert(std::chrono::milliseconds(200));
+    std::vector<lt::alert*> alerts;
+    session_->pop_alerts(&alerts);
+    for (lt::alert* a : alerts) {
+      if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+        const std::vector<char> buf = lt::write_resume_data_buf(sr->params);
+        const fs::path tmp = resume_file().string() + ".tmp";
+        {
+          std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+          out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        }
+        std::error_code ec;
+        fs::rename(tmp, resume_file(), ec);
+        if (ec) {
+          log_.warn("could not save resume data: {}", ec.message());
+        } else {
+          log_.info("saved resume data ({} pieces) to {}", sr->params.have_pieces.count(), resume_file().string());
+        }
+        return;
+      }
+      if (auto* sf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+        log_.warn("could not save resume data: {}", sf->error.message());
+        return;
+      }
+    }
+  }
+  log_.warn("could not save resume data: libtorrent did not answer within 5 s");
+}
+
+void ImageAgent::shut_down() {
+  stop_serving();
+  if (!session_) return;
+  session_->set_alert_notify([] {});
+  save_resume_data_now();
+  session_.reset();
+}
+
+}  // namespace swarmboot::agent

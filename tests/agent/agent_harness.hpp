@@ -1,0 +1,161 @@
+// Helpers for the agent's integration tests: a private scratch directory, random images and their torrents,
+// swarmboot-agent processes started inside test-bed namespaces but in *this* process's mount namespace
+// (`ip netns exec` gives each command a private one, so the FUSE mount would be invisible to the test),
+// status-file polling, and cleanup of mounts, loop devices and processes even when a test fails.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "swarmcore/image_torrent.hpp"
+#include "swarmcore/process.hpp"
+#include "testbed.hpp"
+
+namespace swarmboot::agent_test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline const char* agent_binary() { return SWARMBOOT_AGENT_BIN; }
+
+// Empty when FUSE integration tests can run here; else why not.
+inline std::string fuse_unavailable_reason() {
+  if (geteuid() != 0) return "needs root (FUSE allow_other mounts, loop devices, namespaces)";
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return "needs /dev/fuse";
+  ::close(fd);
+  if (!swarmboot::run_process({"fusermount3", "-V"}).ok()) return "needs fusermount3 (package fuse3)";
+  return "";
+}
+
+inline bool is_mounted(const fs::path& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  const std::string want = " " + dir.string() + " ";
+  while (std::getline(in, line))
+    if (line.find(want) != std::string::npos) return true;
+  return false;
+}
+
+// A scratch directory that unmounts everything below it and removes it when the test ends.
+class Scratch {
+ public:
+  Scratch() {
+    char tmpl[] = "/tmp/sbagent-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  ~Scratch() { cleanup(); }
+  void cleanup() {
+    if (dir_.empty()) return;
+    // Loop devices backed by files below us first, then mounts deepest first.
+    (void)swarmboot::run_process({"sh", "-c", "losetup -j '" + dir_.string() + "' >/dev/null 2>&1; for d in $(losetup -nO NAME,BACK-FILE | awk '$2 ~ \"^" + dir_.string() + "\" {print $1}'); do losetup -d $d; done"});
+    for (int round = 0; round < 3; ++round) {
+      std::vector<std::string> mounts;
+      std::ifstream in("/proc/self/mountinfo");
+      std::string line;
+      while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string a, b, c, d, mp;
+        f >> a >> b >> c >> d >> mp;
+        if (mp.rfind(dir_.string(), 0) == 0) mounts.push_back(mp);
+      }
+      if (mounts.empty()) break;
+      std::sort(mounts.rbegin(), mounts.rend());
+      for (const auto& m : mounts) (void)swarmboot::run_process({"umount", "-l", m});
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    dir_.clear();
+  }
+  const fs::path& dir() const { return dir_; }
+  fs::path operator/(const std::string& name) const { return dir_ / name; }
+
+ private:
+  fs::path dir_;
+};
+
+// Random bytes that pass for a squashfs image (magic first), so the image tools accept them.
+inline std::string random_image_bytes(size_t size, unsigned seed) {
+  std::string data(size, '\0');
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t v = rng();
+    std::memcpy(&data[i], &v, 8);
+  }
+  data.replace(0, 4, "hsqs");
+  return data;
+}
+
+inline void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Writes the torrent for `image` next to it as NAME.torrent.
+inline swarmboot::Result<swarmboot::ImageTorrent> make_torrent(const fs::path& image, const std::string& name,
+                                                               const fs::path& torrent_out, std::int64_t piece_size) {
+  auto t = swarmboot::create_image_torrent(image, name, piece_size);
+  if (!t) return t;
+  write_file(torrent_out, std::string(t->bytes.begin(), t->bytes.end()));
+  return t;
+}
+
+inline nlohmann::json read_status(const fs::path& status_file) {
+  std::ifstream in(status_file);
+  if (!in) return {};
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+inline int status_int(const fs::path& status_file, const char* key) {
+  auto j = read_status(status_file);
+  if (!j.is_object() || !j.contains(key)) return -1;
+  return j[key].get<int>();
+}
+
+// argv that runs `argv` inside a test-bed host's network namespace but in this process's mount namespace.
+inline std::vector<std::string> in_our_mounts(std::vector<std::string> argv) {
+  std::vector<std::string> full = {"nsenter", "--mount=/proc/" + std::to_string(getpid()) + "/ns/mnt", "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return full;
+}
+
+// pread exactly `len` bytes (or to EOF); returns what was read, or sets `err` to errno.
+inline std::string pread_all(int fd, std::int64_t off, size_t len, int& err) {
+  std::string out(len, '\0');
+  size_t got = 0;
+  err = 0;
+  while (got < len) {
+    const ssize_t n = ::pread(fd, out.data() + got, len - got, static_cast<off_t>(off + static_cast<std::int64_t>(got)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+}  // namespace swarmboot::agent_test
