@@ -4,13 +4,15 @@
 #include <string>
 #include <vector>
 
+#include "cli/admin_commands.hpp"
 #include "swarmboot/images/image_command.hpp"
 
 namespace {
 
 void usage() {
   std::cerr << "usage: swarmboot <command> [options]\n"
-               "  image build|add …      build an OS image, register it (run `swarmboot image --help`)\n";
+               "  image build|add …      build an OS image, register it (run `swarmboot image --help`)\n"
+            << swarmboot::cli::admin_usage();
 }
 
 }  // namespace
@@ -24,6 +26,7 @@ int main(int argc, char** argv) try {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "image") return swarmboot::images::run_image_command(args);
+  if (swarmboot::cli::is_admin_command(command)) return swarmboot::cli::run_admin_command(command, args);
   std::cerr << "swarmboot: unknown command '" << command << "'\n";
   usage();
   return 2;
