@@ -65,6 +65,8 @@ Result<HttpResponse> http_request(const HttpRequest& request) {
   }
   http::response_parser<http::string_body> parser;
   parser.body_limit(512ull * 1024 * 1024);
+  // A HEAD answer announces a Content-Length but carries no body: don't wait for one.
+  if (request.method == "HEAD") parser.skip(true);
 
   beast::error_code failure;
   bool done = false;
