@@ -190,7 +190,14 @@ void ImageFs::serve(ImageAgent& agent) {
   const int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
   fuse_remove_signal_handlers(se);
-  state_->log.info("FUSE loop ended ({})", rc == 0 ? "unmounted or signalled" : std::strerror(rc < 0 ? -rc : rc));
+  // libfuse returns the number of the signal that ended the loop, 0 after an unmount, -errno on errors.
+  if (rc < 0) {
+    state_->log.error("FUSE loop failed: {}", std::strerror(-rc));
+  } else if (rc > 0) {
+    state_->log.info("FUSE loop ended by signal {}", rc);
+  } else {
+    state_->log.info("FUSE loop ended: unmounted");
+  }
 }
 
 void ImageFs::unmount() {

@@ -74,7 +74,8 @@ class Scratch {
       for (const auto& m : mounts) (void)swarmboot::run_process({"umount", "-l", m});
     }
     std::error_code ec;
-    fs::remove_all(dir_, ec);
+    // SWARMBOOT_TEST_KEEP=1 keeps logs and status files for a post-mortem (mounts are gone either way).
+    if (std::getenv("SWARMBOOT_TEST_KEEP") == nullptr) fs::remove_all(dir_, ec);
     dir_.clear();
   }
   const fs::path& dir() const { return dir_; }
@@ -117,12 +118,14 @@ inline swarmboot::Result<swarmboot::ImageTorrent> make_torrent(const fs::path& i
 }
 
 inline nlohmann::json read_status(const fs::path& status_file) {
+  // An empty object until the agent has written its first status, so callers can use value(key, default).
   std::ifstream in(status_file);
-  if (!in) return {};
+  if (!in) return nlohmann::json::object();
   try {
-    return nlohmann::json::parse(in);
+    auto j = nlohmann::json::parse(in);
+    return j.is_object() ? j : nlohmann::json::object();
   } catch (const std::exception&) {
-    return {};
+    return nlohmann::json::object();
   }
 }
 
