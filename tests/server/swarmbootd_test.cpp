@@ -1,0 +1,363 @@
+// Integration tests: the real swarmbootd binary on 127.0.0.1 (port 0), driven over HTTP like a booting
+// machine, an agent and an administrator would. Each test gets a private data folder.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libtorrent/bdecode.hpp>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+
+#include "daemon_fixture.hpp"
+#include "swarmcore/image_torrent.hpp"
+
+namespace swarmboot::server::testing {
+namespace {
+using nlohmann::json;
+
+std::string url_escape(std::string_view raw) {
+  std::string out;
+  for (unsigned char c : raw) out += fmt::format("%{:02X}", c);
+  return out;
+}
+
+std::string raw_hash(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+class SwarmbootdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.path() / "boot");
+    kernel_ = write_image(dir_.path() / "boot" / "vmlinuz", 70000, 1);
+    initramfs_ = write_image(dir_.path() / "boot" / "initramfs.img", 90000, 2);
+    image_ = write_image(dir_.path() / "image.squashfs", 300000, 3);
+  }
+  void start(std::vector<std::string> extra = {}) {
+    daemon_ = std::make_unique<Daemon>(dir_.path() / "data", dir_.path() / "boot", std::move(extra));
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  }
+  void TearDown() override {
+    if (daemon_ && HasFailure()) std::cerr << "---- swarmbootd log ----\n" << daemon_->log();
+  }
+
+  json api(const std::string& method, const std::string& target, const std::string& body = "",
+           int want_status = 200, const std::string& token = kAdminToken) {
+    auto r = daemon_->request(method, target, body, token);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, want_status) << method << " " << target << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+
+  json register_image(const std::string& name = "test", std::int64_t piece_size = 16384) {
+    json body = {{"path", (dir_.path() / "image.squashfs").string()}, {"name", name}, {"piece_size", piece_size}};
+    return api("POST", "/api/v1/images", body.dump(), 201);
+  }
+
+  TempDir dir_;
+  std::string kernel_, initramfs_, image_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(SwarmbootdTest, BootScriptUrlsServeTheRightBytes) {
+  start();
+  const json image = register_image();
+  api("PUT", "/api/v1/hosts/52-54-00-12-34-56", R"({"image":"test","mode":"diskless","hostname":"web01"})");
+  auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:12:34:56&arch=x86_64&platform=pcbios");
+  ASSERT_TRUE(script.ok());
+  ASSERT_EQ(script->status, 200) << script->body;
+  ASSERT_EQ(script->body.rfind("#!ipxe\n", 0), 0u);
+
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(script->body, m, std::regex("kernel (http://\\S+) (.*) \\|\\| goto retry")));
+  const std::string kernel_url = m[1];
+  const std::string cmdline = m[2];
+  ASSERT_TRUE(std::regex_search(script->body, m, std::regex("initrd --name initramfs.img (http://\\S+) ")));
+  const std::string initrd_url = m[1];
+  EXPECT_EQ(http_get(kernel_url).value(), kernel_);
+  EXPECT_EQ(http_get(initrd_url).value(), initramfs_);
+
+  ASSERT_TRUE(std::regex_search(cmdline, m, std::regex("swarmboot.server=(\\S+)")));
+  const std::string server = m[1];
+  EXPECT_EQ(server, daemon_->url());
+  ASSERT_TRUE(std::regex_search(cmdline, m, std::regex("swarmboot.infohash=([0-9a-f]{40})")));
+  EXPECT_EQ(m[1], image["info_hash"].get<std::string>());
+  EXPECT_NE(cmdline.find("swarmboot.mac=52:54:00:12:34:56"), std::string::npos);
+  EXPECT_NE(cmdline.find("swarmboot.mode=diskless"), std::string::npos);
+  ASSERT_TRUE(std::regex_search(cmdline, m, std::regex("swarmboot.image=(\\S+)")));
+  const std::string name = m[1];
+
+  // The torrent the agent fetches names the same info-hash; the web seed serves the image itself.
+  auto torrent = http_get(server + "/torrents/" + name + ".torrent");
+  ASSERT_TRUE(torrent.ok());
+  auto parsed = parse_image_torrent(*torrent);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->info_hash, image["info_hash"].get<std::string>());
+  EXPECT_EQ(http_get(server + "/images/" + name).value(), image_);
+
+  // No MAC: the chain script; it records the machine's address.
+  auto chain = daemon_->request("GET", "/boot.ipxe");
+  ASSERT_TRUE(chain.ok());
+  EXPECT_NE(chain->body.find("chain " + daemon_->url() + "/boot.ipxe?mac=${net0/mac}"), std::string::npos);
+  EXPECT_EQ(api("GET", "/api/v1/hosts/52:54:00:12:34:56")["ip"], "127.0.0.1");
+}
+
+TEST_F(SwarmbootdTest, WebSeedRangesHeadAndEtag) {
+  start();
+  const json image = register_image();
+  const std::string etag = "\"" + image["info_hash"].get<std::string>() + "\"";
+  struct Case {
+    std::string range;
+    int status;
+    std::string body;
+    std::string content_range;
+  } cases[] = {
+      {"bytes=0-99", 206, image_.substr(0, 100), "bytes 0-99/300000"},
+      {"bytes=299990-", 206, image_.substr(299990), "bytes 299990-299999/300000"},
+      {"bytes=-16", 206, image_.substr(300000 - 16), "bytes 299984-299999/300000"},
+      {"bytes=16384-32767", 206, image_.substr(16384, 16384), "bytes 16384-32767/300000"},
+      {"bytes=300000-", 416, "", "bytes */300000"},
+  };
+  for (const auto& c : cases) {
+    auto r = daemon_->request("GET", "/images/test", "", "", {{"Range", c.range}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, c.status) << c.range;
+    EXPECT_EQ(r->body, c.body) << c.range;
+    EXPECT_EQ(r->headers["content-range"], c.content_range) << c.range;
+  }
+  auto head = daemon_->request("HEAD", "/images/test");
+  ASSERT_TRUE(head.ok()) << head.error().message;
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->headers["content-length"], "300000");
+  EXPECT_EQ(head->headers["etag"], etag);
+  EXPECT_EQ(head->headers["accept-ranges"], "bytes");
+  EXPECT_TRUE(head->body.empty());
+  auto cached = daemon_->request("GET", "/images/test", "", "", {{"If-None-Match", etag}});
+  ASSERT_TRUE(cached.ok());
+  EXPECT_EQ(cached->status, 304);
+  // A stale If-Range means the client's copy is another file: whole body.
+  auto stale = daemon_->request("GET", "/images/test", "", "", {{"Range", "bytes=0-9"}, {"If-Range", "\"other\""}});
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->status, 200);
+  EXPECT_EQ(stale->body, image_);
+  // Boot files support ranges too.
+  auto part = daemon_->request("GET", "/boot/vmlinuz", "", "", {{"Range", "bytes=10-19"}});
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->body, kernel_.substr(10, 10));
+}
+
+TEST_F(SwarmbootdTest, TrackerAnswersOnlyForRegisteredImages) {
+  start();
+  const json image = register_image();
+  const std::string ih = url_escape(raw_hash(image["info_hash"]));
+  auto announce = [&](const std::string& peer_id, int port, int left, const std::string& hash) {
+    auto r = daemon_->request("GET", "/announce?info_hash=" + hash + "&peer_id=" + url_escape(peer_id) +
+                                         "&port=" + std::to_string(port) + "&left=" + std::to_string(left) +
+                                         "&compact=1&event=started");
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->body : std::string();
+  };
+  const std::string first = announce("-XX0001-aaaaaaaaaaaa", 7001, 1000, ih);
+  const std::string second = announce("-XX0001-bbbbbbbbbbbb", 7002, 1000, ih);
+  lt::error_code ec;
+  lt::bdecode_node n = lt::bdecode(second, ec);
+  ASSERT_FALSE(ec) << second;
+  EXPECT_EQ(n.dict_find_string_value("failure reason"), "");
+  EXPECT_EQ(n.dict_find_int_value("interval"), 5);  // still downloading: the short interval
+  EXPECT_EQ(n.dict_find_int_value("incomplete"), 2);
+  const std::string peers(n.dict_find_string_value("peers"));
+  // The first peer (127.0.0.1:7001) and the server's own seeder.
+  ASSERT_EQ(peers.size() % 6, 0u);
+  ASSERT_GE(peers.size(), 12u);
+  EXPECT_EQ(peers.substr(0, 6), std::string("\x7f\x00\x00\x01\x1b\x59", 6));
+
+  auto scrape = daemon_->request("GET", "/scrape?info_hash=" + ih);
+  ASSERT_TRUE(scrape.ok());
+  lt::bdecode_node s = lt::bdecode(scrape->body, ec);
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(s.dict_find_dict("files").dict_find_dict(raw_hash(image["info_hash"])).dict_find_int_value("incomplete"), 2);
+
+  // Unregistered info-hash: refused, nothing recorded.
+  const std::string stranger = url_escape(std::string(20, '\x42'));
+  const std::string refused = announce("-XX0001-cccccccccccc", 7003, 0, stranger);  // bdecode_node points into it
+  lt::bdecode_node f = lt::bdecode(refused, ec);
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(f.dict_find_string_value("failure reason"), "unregistered torrent");
+  auto scrape_stranger = daemon_->request("GET", "/scrape?info_hash=" + stranger);
+  ASSERT_TRUE(scrape_stranger.ok());
+  EXPECT_NE(scrape_stranger->body.find("failure reason"), std::string::npos);
+  // Malformed announces get a bencoded failure too.
+  const std::string malformed = announce("short", 0, 0, ih);
+  lt::bdecode_node bad = lt::bdecode(malformed, ec);
+  ASSERT_FALSE(ec);
+  EXPECT_NE(bad.dict_find_string_value("failure reason"), "");
+
+  auto metrics = http_get(daemon_->url() + "/metrics").value();
+  EXPECT_NE(metrics.find("swarmboot_swarm_peers{image=\"test\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("swarmboot_tracker_announces_total 2"), std::string::npos) << metrics;
+}
+
+TEST_F(SwarmbootdTest, BadInputGets4xxAndChangesNothing) {
+  start({"--max-body-bytes", "4096"});
+  register_image();
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"install"})");
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:02", R"({"image":"test"})");
+  const json before = api("GET", "/api/v1/hosts");
+  struct Case {
+    std::string method, target, body, token;
+    int status;
+  } cases[] = {
+      {"GET", "/images/../../../../etc/passwd", "", "", 404},
+      {"GET", "/images/..%2f..%2f..%2fetc%2fpasswd", "", "", 404},
+      {"GET", "/images/%2e%2e", "", "", 404},
+      {"GET", "/boot/../state.db", "", "", 404},
+      {"GET", "/boot/vmlinuz/../../state.db", "", "", 404},
+      {"GET", "/torrents/../images/test.torrent", "", "", 404},
+      {"GET", "/images/unknown", "", "", 404},
+      {"GET", "/nothing-here", "", "", 404},
+      {"POST", "/boot.ipxe", "", "", 405},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", "{not json", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"chaos"})", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"hostname":"a;reboot"})", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"labels":{"rack":"r1\nx"}})", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"not-registered"})", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/not-a-mac", R"({"image":"test"})", kAdminToken, 400},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"diskless"})", "", 401},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"diskless"})", "wrong-token-0123456789", 401},
+      {"DELETE", "/api/v1/hosts/52:54:00:00:00:01", "", "", 401},
+      {"POST", "/api/v1/hosts/52:54:00:00:00:01/reimage", "", "", 401},
+      {"POST", "/api/v1/hosts/52:54:00:00:00:01/events", R"({"state":"installing"})", "", 401},
+      {"POST", "/api/v1/hosts/52:54:00:00:00:09/events", R"({"state":"booting"})", kAdminToken, 404},
+      {"POST", "/api/v1/hosts/52:54:00:00:00:01/events", R"({"state":"booting"})", kAdminToken, 409},
+      {"POST", "/api/v1/hosts/52:54:00:00:00:01/events", R"({"progress":7})", kAdminToken, 400},
+      {"POST", "/api/v1/images", R"({"path":"/etc/passwd","name":"passwd"})", kAdminToken, 400},
+      {"POST", "/api/v1/images", R"({"path":"/nonexistent","name":"x"})", kAdminToken, 400},
+      {"POST", "/api/v1/images", R"({"path":"/etc/passwd","name":"passwd"})", "", 401},
+      {"DELETE", "/api/v1/images/test", "", kAdminToken, 409},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", std::string(8000, ' ') + "{}", kAdminToken, 413},
+      {"GET", "/api/v1/events?limit=abc", "", "", 400},
+      {"GET", "/boot.ipxe?mac=zz:zz", "", "", 400},
+      {"GET", "/boot.ipxe?mac=52:54:00:00:00:01&arch=x86%0Aecho", "", "", 400},
+  };
+  for (const auto& c : cases) {
+    auto r = daemon_->request(c.method, c.target, c.body, c.token);
+    ASSERT_TRUE(r.ok()) << c.method << " " << c.target << ": " << r.error().message;
+    EXPECT_EQ(r->status, c.status) << c.method << " " << c.target << ": " << r->body;
+    if (r->status >= 400 && c.method != "HEAD" && r->status != 413) {
+      EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("error")) << c.target << ": " << r->body;
+    }
+  }
+  // A host's own token is good for its own events only.
+  auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:02");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(script->body, m, std::regex("swarmboot.token=(\\S+)")));
+  const std::string token2 = m[1];
+  api("POST", "/api/v1/hosts/52:54:00:00:00:01/events", R"({"state":"installing"})", 401, token2);
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"mode":"diskless"})", 401, token2);
+
+  EXPECT_TRUE(daemon_->running());
+  json after = api("GET", "/api/v1/hosts");
+  json before_cmp = before;
+  for (auto* list : {&before_cmp, &after}) {
+    for (auto& h : *list) {
+      h.erase("last_seen");
+      h.erase("ip");
+    }
+  }
+  EXPECT_EQ(before_cmp, after);
+  EXPECT_EQ(api("GET", "/api/v1/images").size(), 1u);
+  auto metrics = http_get(daemon_->url() + "/metrics").value();
+  EXPECT_NE(metrics.find("swarmboot_http_request_errors_total{code=\"404\"}"), std::string::npos);
+}
+
+TEST_F(SwarmbootdTest, AgentReportsMoveHostsThroughTheirStates) {
+  start();
+  register_image();
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:03", R"({"image":"test","mode":"diskless","labels":{"rack":"r1"}})");
+  auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:03");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(script->body, m, std::regex("swarmboot.token=(\\S+)")));
+  const std::string token = m[1];
+  const std::string events = "/api/v1/hosts/52:54:00:00:00:03/events";
+  api("POST", events, R"({"state":"booting","stage":"torrent","progress":0.0})", 200, token);
+  api("POST", events, R"({"stage":"switch_root","progress":0.01})", 200, token);
+  api("POST", events, R"({"progress":0.08,"agent":{"state":"downloading","peers":2}})", 200, token);
+  json h = api("POST", events, R"({"state":"running","stage":"booted"})", 200, token);
+  EXPECT_EQ(h["state"], "running");
+  EXPECT_DOUBLE_EQ(h["progress_at_switch_root"].get<double>(), 0.01);
+  EXPECT_DOUBLE_EQ(h["progress_at_booted"].get<double>(), 0.08);
+  // Install-only states are refused for a diskless host.
+  api("POST", events, R"({"state":"installed"})", 409, token);
+  h = api("POST", events, R"({"state":"failed","message":"kernel panic"})", 200, token);
+  EXPECT_EQ(h["reason"], "kernel panic");
+  const json log = api("GET", "/api/v1/events?mac=52:54:00:00:00:03");
+  ASSERT_GE(log.size(), 6u);
+  EXPECT_EQ(log.back()["state"], "failed");
+  EXPECT_EQ(log[3]["agent"]["peers"], 2);
+
+  // Install: new -> installing -> installed, then the script boots the local disk until reimage.
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:04", R"({"image":"test","mode":"install"})");
+  const std::string ev4 = "/api/v1/hosts/52:54:00:00:00:04/events";
+  api("POST", ev4, R"({"state":"installing"})");
+  api("POST", ev4, R"({"state":"installed","progress":1.0})");
+  auto local = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:04");
+  EXPECT_NE(local->body.find("\nexit\n"), std::string::npos) << local->body;
+  api("POST", ev4, R"({"state":"installing"})", 409);
+  // Changing the image of an installed host does not reinstall it; reimage does.
+  h = api("POST", "/api/v1/hosts/52:54:00:00:00:04/reimage");
+  EXPECT_EQ(h["state"], "new");
+  auto again = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:04");
+  EXPECT_NE(again->body.find("swarmboot.mode=install"), std::string::npos) << again->body;
+  auto metrics = http_get(daemon_->url() + "/metrics").value();
+  EXPECT_NE(metrics.find("swarmboot_hosts{state=\"failed\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("swarmboot_hosts{state=\"new\"} 1"), std::string::npos) << metrics;
+}
+
+TEST_F(SwarmbootdTest, UnknownMachinesFollowThePolicy) {
+  start();
+  register_image();
+  auto later = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:aa");
+  ASSERT_TRUE(later.ok());
+  EXPECT_NE(later->body.find("unknown machine"), std::string::npos);
+  EXPECT_NE(later->body.find("sleep 30"), std::string::npos);
+  api("GET", "/api/v1/hosts/52:54:00:00:00:aa", "", 404);
+  ASSERT_EQ(daemon_->stop(), 0);
+
+  daemon_ = std::make_unique<Daemon>(dir_.path() / "data", dir_.path() / "boot",
+                                     std::vector<std::string>{"--unknown-hosts", "register", "--default-image", "test",
+                                                              "--default-mode", "hypervisor"});
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  auto boot = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:aa&arch=i386");
+  ASSERT_TRUE(boot.ok());
+  EXPECT_NE(boot->body.find("swarmboot.mode=hypervisor"), std::string::npos) << boot->body;
+  const json h = api("GET", "/api/v1/hosts/52:54:00:00:00:aa");
+  EXPECT_EQ(h["state"], "new");
+  EXPECT_EQ(h["image"], "test");
+}
+
+TEST_F(SwarmbootdTest, RestartKeepsAllState) {
+  start();
+  const json image = register_image();
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:05", R"({"image":"test","mode":"diskless","hostname":"keep","labels":{"rack":"r7"}})");
+  api("POST", "/api/v1/hosts/52:54:00:00:00:05/events", R"({"state":"booting","stage":"switch_root","progress":0.03})");
+  const std::string old_url = daemon_->url();
+  auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:05");
+  const json hosts = api("GET", "/api/v1/hosts");
+  const json events = api("GET", "/api/v1/events");
+  EXPECT_EQ(daemon_->stop(), 0) << "SIGTERM must end swarmbootd cleanly";
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "seeder" / (image["info_hash"].get<std::string>() + ".resume")));
+
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_EQ(api("GET", "/api/v1/hosts"), hosts);
+  EXPECT_EQ(api("GET", "/api/v1/events"), events);
+  EXPECT_EQ(api("GET", "/api/v1/images"), json::array({image}));
+  auto again = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:05");
+  // Same image, same token, same script; only the (ephemeral) port differs.
+  EXPECT_EQ(again->body, std::regex_replace(script->body, std::regex(old_url), daemon_->url()));
+  EXPECT_EQ(http_get(daemon_->url() + "/images/test").value(), image_);
+}
+
+}  // namespace
+}  // namespace swarmboot::server::testing
