@@ -3,12 +3,17 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <libtorrent/bdecode.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/torrent_status.hpp>
 #include <nlohmann/json.hpp>
 
 #include <regex>
 
 #include "daemon_fixture.hpp"
 #include "swarmcore/image_torrent.hpp"
+#include "swarmcore/swarm_settings.hpp"
 
 namespace swarmboot::server::testing {
 namespace {
@@ -357,6 +362,54 @@ TEST_F(SwarmbootdTest, RestartKeepsAllState) {
   // Same image, same token, same script; only the (ephemeral) port differs.
   EXPECT_EQ(again->body, std::regex_replace(script->body, std::regex(old_url), daemon_->url()));
   EXPECT_EQ(http_get(daemon_->url() + "/images/test").value(), image_);
+}
+
+// A real BitTorrent client (libtorrent, in this process) that knows only the tracker URL: it must learn about
+// the server's seeder from /announce and download the whole image from it, hash-checked.
+TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
+  start();
+  register_image("test", 16384);
+  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
+  ASSERT_TRUE(torrent.ok());
+  SwarmTuning tuning;
+  tuning.listen_interfaces = "127.0.0.1:0";
+  lt::session session(lt::session_params(swarm_settings(tuning)));
+  lt::add_torrent_params atp;
+  lt::error_code ec;
+  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
+  ASSERT_FALSE(ec) << ec.message();
+  atp.save_path = (dir_.path() / "client").string();
+  atp.trackers = {daemon_->url() + "/announce"};
+  lt::torrent_handle h = session.add_torrent(std::move(atp));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  lt::torrent_status st;
+  while (std::chrono::steady_clock::now() < deadline) {
+    st = h.status();
+    if (st.is_seeding) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", peers " << st.num_peers << ", error "
+                             << st.errc.message();
+  EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
+  EXPECT_GT(st.total_payload_download, 0);
+
+  // The server counts what its seeder uploaded, and no web-seed bytes were needed.
+  std::string metrics;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < until) {
+    metrics = http_get(daemon_->url() + "/metrics").value();
+    if (metrics.find("swarmboot_image_bytes_sent_total{image=\"test\",channel=\"bittorrent\"} 0\n") ==
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m,
+                                std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"bittorrent\"\\} (\\d+)")))
+      << metrics;
+  EXPECT_GE(std::stoll(m[1]), 300000);
+  EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
 }
 
 }  // namespace
