@@ -223,14 +223,15 @@ goal=running
 # --- watching ----------------------------------------------------------------------------------------------
 render() {  # hosts-json
   jq -r --arg goal "$goal" '
-    ["MAC", "HOSTNAME", "STATE", "STAGE", "IMAGE %", "SWITCH_ROOT %", "MESSAGE"],
-    (.hosts // . | .[] | [.mac, (.hostname // "-"), .state, (.stage // "-"),
+    ["MAC", "HOSTNAME", "STATE", "IMAGE %", "AT SWITCH_ROOT %", "MESSAGE"],
+    (.[] | [.mac, (.hostname // "-"), .state,
       ((.progress // 0) * 100 | floor | tostring),
       (if .progress_at_switch_root then (.progress_at_switch_root * 100 | floor | tostring) else "-" end),
       ((.reason // .message // "") | .[0:40])])
     | @tsv' <<<"$1" | column -t -s $'\t'
 }
 deadline=$((start + timeout_s))
+declare -A reached_at
 while :; do
   now=$(date +%s)
   hosts_json=$(api "$server_url/api/v1/hosts" 2>/dev/null || echo '[]')
@@ -241,8 +242,11 @@ while :; do
     echo
     render "$hosts_json"
   fi
-  reached=$(jq --arg goal "$goal" '[.hosts // . | .[] | select(.state == $goal)] | length' <<<"$hosts_json")
-  failed=$(jq '[.hosts // . | .[] | select(.state == "failed")] | length' <<<"$hosts_json")
+  reached=$(jq --arg goal "$goal" '[.[] | select(.state == $goal)] | length' <<<"$hosts_json")
+  for m in $(jq -r --arg goal "$goal" '.[] | select(.state == $goal) | .mac' <<<"$hosts_json"); do
+    [ -n "${reached_at[$m]:-}" ] || reached_at[$m]=$((now - start))
+  done
+  failed=$(jq '[.[] | select(.state == "failed")] | length' <<<"$hosts_json")
   [ "$reached" -ge "$hosts" ] && break
   if [ "$failed" -gt 0 ] && [ "$interactive" -eq 0 ]; then break; fi
   if [ "$now" -ge "$deadline" ]; then break; fi
@@ -255,9 +259,14 @@ metrics=$(in_server curl -fsS --max-time 5 "$server_url/metrics" || true)
 image_bytes=$(stat -c %s "$image_file")
 echo
 echo "summary: $reached/$hosts hosts reached '$goal' in $(( $(date +%s) - start )) s"
-jq -r '.hosts // . | .[] | "host \(.mac) \(.hostname // "-"): state=\(.state) boot_seconds=\(.boot_seconds // "-") fetched_at_switch_root=\(if .progress_at_switch_root then (.progress_at_switch_root*100|floor|tostring)+"%" else "-" end) fetched_at_booted=\(if .progress_at_booted then (.progress_at_booted*100|floor|tostring)+"%" else "-" end) \(.reason // "")"' <<<"$hosts_json"
-sent=$(awk '/^swarmboot_bytes_sent_total/ {s += $NF} END {printf "%d", s}' <<<"$metrics")
-echo "server sent $sent bytes for image and boot files; image is $image_bytes bytes"
+for m in "${macs[@]}"; do
+  jq -r --arg mac "$m" --arg secs "${reached_at[$m]:--}" '.[] | select(.mac == $mac) |
+    def pct: if . == null then "-" else ((. * 100 | floor | tostring) + "%") end;
+    "host \(.mac) \(.hostname // "-"): state=\(.state) seconds_to_goal=\($secs) fetched_at_switch_root=\(.progress_at_switch_root | pct) fetched_at_booted=\(.progress_at_booted | pct) fetched_now=\(.progress | pct)\(if (.reason // "") != "" then " reason=" + .reason else "" end)"' <<<"$hosts_json"
+done
+sent=$(awk '/^swarmboot_image_bytes_sent_total/ {s += $NF} END {printf "%d", s}' <<<"$metrics")
+echo "server sent $sent image bytes (web seed + BitTorrent) for $hosts hosts; the image is $image_bytes bytes"
+echo "server_image_bytes_sent=$sent image_bytes=$image_bytes hosts=$hosts"
 if [ "$reached" -lt "$hosts" ]; then
   for i in $(seq 1 "$hosts"); do
     echo "--- vm$i (${firmware[$i]}) console, last lines:"
