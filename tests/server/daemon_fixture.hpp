@@ -17,43 +17,11 @@
 #include <vector>
 
 #include "swarmcore/http_client.hpp"
+#include "temp_dir.hpp"
 
 namespace swarmboot::server::testing {
 
 inline const std::string kAdminToken = "admin-token-0123456789abcdef";
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A temporary folder removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "swarmbootd-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-// Writes a small "squashfs" (the magic, then random bytes): enough for the registry, the web seed and a swarm.
-inline std::string write_image(const std::filesystem::path& path, std::size_t size, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string bytes = "hsqs";
-  while (bytes.size() < size) bytes += static_cast<char>(rng() & 0xff);
-  std::ofstream(path, std::ios::binary) << bytes;
-  return bytes;
-}
 
 class Daemon {
  public:
