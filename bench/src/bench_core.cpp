@@ -270,7 +270,7 @@ std::string plot_data(const std::vector<RunResult>& runs, const std::vector<std:
     bound[r.n] = f.bound_s;
     if (f.all_complete_s) by_n[r.n][r.system] = *f.all_complete_s;
   }
-  std::string s = "# n bound";
+  std::string s = "n bound";
   for (const auto& sys : systems) s += " " + sys;
   s += "\n";
   for (const auto& [n, b] : bound) {

@@ -235,6 +235,15 @@ bool tracker_has_seed(swarmboot::testbed::TestBed& bed, const Context& ctx, int 
   return std::atoi(r->output.c_str() + pos + 11) >= 1;
 }
 
+// Whether the tracker answers a scrape for the image (it is registered there).
+bool tracker_knows(swarmboot::testbed::TestBed& bed, const Context& ctx, int port) {
+  std::string q;
+  for (size_t i = 0; i + 1 < ctx.info_hash.size(); i += 2) q += "%" + ctx.info_hash.substr(i, 2);
+  auto r = bed.run("srv", {"curl", "-sf", "-m", "2",
+                           fmt::format("http://{}:{}/scrape?info_hash={}", kServerIp, port, q)}, 5s);
+  return r && r->exit_code == 0 && r->output.find("8:completei") != std::string::npos;
+}
+
 bool http_ready(swarmboot::testbed::TestBed& bed, const std::string& url) {
   auto r = bed.run("srv", {"curl", "-sf", "-o", "/dev/null", "-m", "2", url}, 5s);
   return r && r->exit_code == 0;
@@ -327,7 +336,14 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
                        "swarmbootd");
         !s)
       return s;
-    return wait_ready([&] { return tracker_has_seed(bed, ctx, kSwarmbootPort); }, "swarmbootd");
+    // swarmbootd's tracker offers its own seeder to every downloader instead of listing it as a peer, so
+    // ready means: the tracker knows the image and the seeder listens.
+    return wait_ready(
+        [&] {
+          auto listening = bed.run("srv", {"ss", "-Hltn", fmt::format("sport = :{}", kBtPort)}, 5s);
+          return tracker_knows(bed, ctx, kSwarmbootPort) && listening && !listening->output.empty();
+        },
+        "swarmbootd");
   }
   return Error{"unknown system '" + system + "'"};
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One benchmark host running swarmboot-agent. The agent's FUSE mount exists only in the mount namespace that
+# `ip netns exec` made for this process tree, so everything that reads the mount happens here, in the same
+# invocation: the driver (swarmboot-bench) only sees the files this script writes.
+#
+# bench/agent-host.sh AGENT REPLAY SCENARIO HOSTDIR TORRENT SERVER_URL NAME TRACE REFERENCE DONE_FILE
+#   full, churn      DONE_FILE gets the UNIX time at which the agent's status first showed every piece; then
+#                    HOSTDIR/mount.sha256 gets the SHA-256 of the image read back through the mount.
+#   lazy             the boot trace is replayed through the mount as soon as it appears (the agent fetches
+#                    what the reads need first); the replay writes DONE_FILE ("time ok|mismatch").
+#   full-then-read   waits until every piece is present, then replays the trace through the mount.
+# The agent keeps seeding until the driver kills this process group.
+set -uo pipefail
+agent="$1" replay="$2" scenario="$3" dir="$4" torrent="$5" server="$6" name="$7" trace="$8" ref="$9" done="${10}"
+mkdir -p "$dir/cache" "$dir/mnt"
+status="$dir/status.json"
+rm -f "$status"
+
+"$agent" mount --torrent "$torrent" --cache "$dir/cache" --mountpoint "$dir/mnt" \
+  --tracker "$server/announce" --webseed "$server/images/$name" --status-file "$status" --foreground \
+  ${BENCH_AGENT_ARGS:-} &
+agent_pid=$!
+trap 'kill $agent_pid 2>/dev/null; fusermount3 -u "$dir/mnt" 2>/dev/null; exit 0' TERM INT
+
+mark() {  # writes the done file atomically: "UNIX_TIME[ verdict]"
+  echo "$(date +%s.%N)${1:+ $1}" > "$done.tmp" && mv "$done.tmp" "$done"
+}
+# The status file is rewritten about once a second; poll it often so that little time is lost.
+wait_complete() {
+  while kill -0 "$agent_pid" 2>/dev/null; do
+    if [ -s "$status" ]; then
+      s="$(cat "$status" 2>/dev/null)"
+      have="$(grep -o '"pieces_have":[0-9]*' <<<"$s" | cut -d: -f2)"
+      total="$(grep -o '"pieces_total":[0-9]*' <<<"$s" | cut -d: -f2)"
+      if [ -n "$have" ] && [ -n "$total" ] && [ "$total" -gt 0 ] && [ "$have" -eq "$total" ]; then return 0; fi
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+case "$scenario" in
+  full|churn)
+    if wait_complete; then
+      mark
+      sha256sum "$dir/mnt/$name" | cut -c1-64 > "$dir/mount.sha256.tmp" && mv "$dir/mount.sha256.tmp" "$dir/mount.sha256"
+    fi
+    ;;
+  lazy)
+    "$replay" --trace "$trace" --file "$dir/mnt/$name" --reference "$ref" --done-file "$done" --timeout 600
+    ;;
+  full-then-read)
+    if wait_complete; then
+      "$replay" --trace "$trace" --file "$dir/mnt/$name" --reference "$ref" --done-file "$done" --timeout 600
+    fi
+    ;;
+esac
+wait "$agent_pid"
