@@ -74,7 +74,8 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
           ("expected-info-hash", po::value(&o.expected_info_hash), "refuse a torrent with another info-hash")
           ("read-timeout", po::value(&read_timeout_s), "seconds before an undeliverable read fails with EIO")
           ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed")
-          ("log-level", po::value(&o.log_level), "debug|info|warn|error");
+          ("log-level", po::value(&o.log_level), "debug|info|warn|error")
+          ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE");
       po::variables_map vm;
       po::store(po::command_line_parser(rest).options(desc).run(), vm);
       if (vm.count("help")) {
@@ -109,7 +110,8 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
           ("listen-address", po::value(&o.listen_address), "BitTorrent listen address (default 0.0.0.0)")
           ("tracker", po::value(&o.trackers)->composing(), "tracker announce URL (repeatable)")
           ("no-verify", po::bool_switch(&o.no_verify), "test only: serve the data unhashed (a corrupt peer)")
-          ("log-level", po::value(&o.log_level), "debug|info|warn|error");
+          ("log-level", po::value(&o.log_level), "debug|info|warn|error")
+          ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE");
       po::variables_map vm;
       po::store(po::command_line_parser(rest).options(desc).run(), vm);
       if (vm.count("help")) {

@@ -36,6 +36,8 @@ struct MountOptions {
   std::chrono::milliseconds read_timeout{std::chrono::seconds(120)};  // then EIO, with a log line why
   std::chrono::milliseconds stall_after{std::chrono::seconds(4)};     // then the web seed is attached
   std::string log_level = "info";
+  // Tests and benchmarks: raw libtorrent settings applied over the LAN tuning, "name=value".
+  std::vector<std::string> lt_settings;
 };
 
 struct SeedOptions {
@@ -47,6 +49,7 @@ struct SeedOptions {
   // Test only: serve the data file without hashing it, so a corrupted copy goes out as-is (a bad peer).
   bool no_verify = false;
   std::string log_level = "info";
+  std::vector<std::string> lt_settings;
 };
 
 struct HelpRequest {

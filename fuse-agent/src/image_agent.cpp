@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lt_overrides.hpp"
 #include "swarmcore/http_client.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
@@ -85,6 +86,7 @@ Status ImageAgent::start() {
   lt::settings_pack settings = swarm_settings(tuning);
   // A clean shutdown must not wait long on trackers: the host is rebooting.
   settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+  if (auto s = apply_lt_settings(options_.lt_settings, settings); !s) return s;
   lt::session_params params(std::move(settings));
   // The write fence reasoning (write_fence.hpp) is about mmap_disk_io's job fences: say so explicitly.
   params.disk_io_constructor = lt::mmap_disk_io_constructor;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "lt_overrides.hpp"
 #include "preflight.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
@@ -38,6 +39,7 @@ Status run_seeder(const SeedOptions& options, const Logger& log) {
   tuning.listen_interfaces = options.listen_address + ":" + std::to_string(options.listen_port);
   lt::settings_pack settings = swarm_settings(tuning);
   settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+  if (auto s = apply_lt_settings(options.lt_settings, settings); !s) return s;
   if (options.no_verify) settings.set_bool(lt::settings_pack::disable_hash_checks, true);
   lt::session session(lt::session_params(std::move(settings)));
 
