@@ -55,6 +55,9 @@ struct Options {
   std::vector<std::string> systems;
   std::vector<std::string> scenarios;
   std::vector<int> ns;
+  std::vector<int> read_ns;   // N for lazy and full-then-read (default: ns)
+  std::vector<int> churn_ns;  // N for churn (default: ns)
+  std::vector<std::string> churn_systems;  // default: every swarm in systems
   int size_mib = 32;
   int piece_kib = 1024;
   double rate_mbit = 12;
@@ -625,7 +628,7 @@ Status write_outputs(const Context& ctx) {
 
 int run(int argc, char** argv) {
   Options opt;
-  std::string systems, scenarios, ns;
+  std::string systems, scenarios, ns, read_ns, churn_ns, churn_systems;
   bool quick = false;
   po::options_description desc("swarmboot-bench options");
   desc.add_options()("help,h", "this help")("quick", po::bool_switch(&quick),
@@ -634,6 +637,9 @@ int run(int argc, char** argv) {
       "scenarios", po::value(&scenarios)->default_value("full,churn,full-then-read,lazy"),
       "comma list of full, churn, full-then-read, lazy")(
       "n", po::value(&ns)->default_value("1,8,16,32"), "host counts, comma list")(
+      "read-n", po::value(&read_ns), "host counts for lazy and full-then-read (default: --n)")(
+      "churn-n", po::value(&churn_ns), "host counts for churn (default: --n)")(
+      "churn-systems", po::value(&churn_systems), "systems for churn (default: every swarm in --systems)")(
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
       "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
       "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
@@ -659,13 +665,21 @@ int run(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) opt.command_line += (i ? " " : "") + std::string(argv[i]);
   opt.systems = split(systems, ',');
   opt.scenarios = split(scenarios, ',');
-  for (const auto& s : split(ns, ',')) opt.ns.push_back(std::stoi(s));
+  auto parse_ns = [](const std::string& text) {
+    std::vector<int> out;
+    for (const auto& s : split(text, ',')) out.push_back(std::stoi(s));
+    return out;
+  };
+  opt.ns = parse_ns(ns);
   if (quick) {
     if (vm["n"].defaulted()) opt.ns = {1, 4};
     if (vm["size-mib"].defaulted()) opt.size_mib = 8;
     if (vm["rate-mbit"].defaulted()) opt.rate_mbit = 25;
     if (vm["piece-kib"].defaulted()) opt.piece_kib = 256;
   }
+  opt.read_ns = read_ns.empty() ? opt.ns : parse_ns(read_ns);
+  opt.churn_ns = churn_ns.empty() ? opt.ns : parse_ns(churn_ns);
+  opt.churn_systems = churn_systems.empty() ? opt.systems : split(churn_systems, ',');
   static const std::set<std::string> known_systems = {"http", "aria2", "lt-default", "lt-tuned", "swarmboot"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
   for (const auto& s : opt.systems) {
@@ -681,6 +695,18 @@ int run(int argc, char** argv) {
     }
   }
   for (int n : opt.ns) {
+    if (n < 1 || n > 250) {
+      std::cerr << "swarmboot-bench: N must be 1 to 250\n";
+      return 2;
+    }
+  }
+  for (int n : opt.read_ns) {
+    if (n < 1 || n > 250) {
+      std::cerr << "swarmboot-bench: N must be 1 to 250\n";
+      return 2;
+    }
+  }
+  for (int n : opt.churn_ns) {
     if (n < 1 || n > 250) {
       std::cerr << "swarmboot-bench: N must be 1 to 250\n";
       return 2;
@@ -705,10 +731,15 @@ int run(int argc, char** argv) {
 
   // Which combinations make sense: churn and the read scenarios need a swarm; lazy needs a lazy system.
   for (const auto& scenario : opt.scenarios) {
-    for (int n : opt.ns) {
+    const auto& ns_here = scenario == "churn" ? opt.churn_ns : scenario == "full" ? opt.ns : opt.read_ns;
+    for (int n : ns_here) {
       for (const auto& system : opt.systems) {
         if (g_interrupted) break;
-        if (scenario == "churn" && (system == "http" || n < 2)) continue;
+        if (scenario == "churn" && (system == "http" || n < 2 ||
+                                    std::find(opt.churn_systems.begin(), opt.churn_systems.end(), system) ==
+                                        opt.churn_systems.end())) {
+          continue;
+        }
         if (scenario == "lazy" && system != "swarmboot") continue;
         if (scenario == "full-then-read" && system != "swarmboot" && system != "lt-tuned") continue;
         if (system == "http" && n > opt.http_max_n) continue;
