@@ -1,6 +1,7 @@
 // swarmboot-agent: wiring only. Parse → check input (nothing mounted on bad input) → fork unless
 // --foreground (the parent exits once the mount is live, so a caller can simply wait for it) → mount →
 // start the swarm → serve until a signal → answer parked reads → unmount → save resume data.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -85,6 +86,13 @@ int run_mount(MountOptions o, char* argv0) {
     ::close(p[0]);
     ready_fd = p[1];
     ::setsid();
+    // A daemon holds no terminal input and no caller's stdout (a caller reading it would never see EOF);
+    // stderr stays, so logs keep going where the caller sent them (the console, in the initramfs).
+    if (int null = ::open("/dev/null", O_RDWR | O_CLOEXEC); null >= 0) {
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::close(null);
+    }
   }
 
   if (o.root_daemon) {

@@ -87,16 +87,22 @@ Result<std::string> read_token_file(const std::string& path) {
 
 Status become_root_storage_daemon(const Logger& log) {
   // The kernel must not throttle us while we write back pages that the root filesystem's own writeback
-  // depends on (we are the root's storage).
+  // depends on (we are the root's storage). Old kernels (< 5.6) lack it: EINVAL. Containers without
+  // CAP_SYS_RESOURCE refuse it: EPERM. Both leave a working agent, so they are warnings, not failures.
   if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) != 0) {
-    if (errno != EINVAL) return Error{std::string("could not set PR_SET_IO_FLUSHER: ") + std::strerror(errno)};
-    log.warn("PR_SET_IO_FLUSHER not supported by this kernel (needs 5.6); continuing without it");
+    if (errno == EINVAL) {
+      log.warn("PR_SET_IO_FLUSHER not supported by this kernel (needs 5.6); continuing without it");
+    } else if (errno == EPERM) {
+      log.warn("PR_SET_IO_FLUSHER refused (no CAP_SYS_RESOURCE here); continuing without it");
+    } else {
+      return Error{std::string("could not set PR_SET_IO_FLUSHER: ") + std::strerror(errno)};
+    }
   }
   // The OOM killer must never pick the process that serves the root filesystem.
   {
     std::ofstream adj("/proc/self/oom_score_adj");
-    adj << "-1000\n";
-    if (!adj) return Error{"could not set oom_score_adj to -1000"};
+    adj << "-1000" << std::flush;
+    if (!adj) log.warn("could not set oom_score_adj to -1000 (no CAP_SYS_RESOURCE here?); continuing");
   }
   // Nothing we run may have to be paged in from the filesystem we serve.
   if (mlockall(MCL_CURRENT | MCL_ONFAULT) != 0)

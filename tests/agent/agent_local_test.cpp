@@ -247,6 +247,68 @@ TEST_F(AgentOnLoopback, ReadersWokenAtPieceCompletionNeverSeeUnwrittenBytes) {
   EXPECT_EQ(bad.load(), 0) << "reads returned bytes that were not the image's";
 }
 
+// The initramfs's way of starting it: no --foreground (the command returns once the mount is live),
+// --root-daemon hygiene, and status reports POSTed with the host's bearer token.
+TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndReports) {
+  start_seed();
+  write_file(scratch_ / "token", "s3cret-token\n");
+  // A listener that records whatever is POSTed to it (it never answers; the agent's report times out).
+  auto sink = bed_->spawn("h", {"socat", "-u", "TCP-LISTEN:8099,bind=127.0.0.1,reuseaddr,fork",
+                                "OPEN:" + (scratch_ / "reports.txt").string() + ",creat,append"},
+                          (scratch_ / "socat.log").string());
+  ASSERT_TRUE(sink.ok());
+  ASSERT_TRUE(wait_until([&] { return bed_->run("h", {"sh", "-c", "ss -ltn | grep -q 127.0.0.1:8099"})->exit_code == 0; }, 5s));
+
+  // The daemon keeps the caller's stderr (the console, in the initramfs), so send it to a file here rather
+  // than into the pipe run() waits on.
+  auto r = bed_->run("h", in_our_mounts({"sh", "-c", "exec \"$0\" \"$@\" 2>>" + (scratch_ / "agent.log").string(), agent_binary(), "mount", "--torrent", (scratch_ / "local.torrent").string(),
+                                         "--cache", (scratch_ / "cache").string(), "--mountpoint",
+                                         (scratch_ / "mnt").string(), "--status-file",
+                                         (scratch_ / "status.json").string(), "--peer", "127.0.0.1:6881",
+                                         "--listen-address", "127.0.0.1", "--root-daemon", "--report",
+                                         "http://127.0.0.1:8099/api/v1/hosts/aa:bb:cc:dd:ee:ff/events",
+                                         "--token-file", (scratch_ / "token").string()}),
+                     30s);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->exit_code, 0) << read_file(scratch_ / "agent.log");
+  // Returned means mounted: no waiting needed.
+  EXPECT_TRUE(is_mounted(scratch_ / "mnt"));
+  EXPECT_EQ(fs::file_size(scratch_ / "mnt" / "local"), bytes_.size());
+  EXPECT_EQ(read_file(scratch_ / "mnt" / "local"), bytes_);
+
+  // The daemon: found by its mount, checked for the root-storage-daemon hygiene.
+  auto pids = run_process({"sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '^@.*swarmboot-agent mount.*" +
+                                           scratch_.dir().string() + "' && basename $p; done"});
+  ASSERT_TRUE(pids.ok());
+  const std::string pid = one_line(pids->output);
+  ASSERT_FALSE(pid.empty()) << "argv[0] must start with '@'";
+  ASSERT_EQ(pid.find('\n'), std::string::npos) << pids->output;
+  // Lowering oom_score_adj and PR_SET_IO_FLUSHER need CAP_SYS_RESOURCE, which some containers withhold: then
+  // the agent must say so and carry on.
+  const bool sys_resource = [] {
+    const std::string st = read_file("/proc/self/status");
+    const auto pos = st.find("CapEff:");
+    return (std::stoull(st.substr(pos + 7), nullptr, 16) >> 24) & 1U;
+  }();
+  if (sys_resource) {
+    EXPECT_EQ(one_line(read_file("/proc/" + pid + "/oom_score_adj")), "-1000");
+  } else {
+    EXPECT_NE(read_file(scratch_ / "agent.log").find("CAP_SYS_RESOURCE"), std::string::npos);
+  }
+  const std::string proc_status = read_file("/proc/" + pid + "/status");
+  EXPECT_EQ(proc_status.find("VmLck:\t       0 kB"), std::string::npos) << "memory must be locked";
+
+  ASSERT_TRUE(wait_until([&] { return read_file(scratch_ / "reports.txt").find("\"agent\"") != std::string::npos; }, 15s));
+  const std::string reports = read_file(scratch_ / "reports.txt");
+  EXPECT_NE(reports.find("POST /api/v1/hosts/aa:bb:cc:dd:ee:ff/events"), std::string::npos) << reports;
+  EXPECT_NE(reports.find("Bearer s3cret-token"), std::string::npos) << reports;
+  EXPECT_NE(reports.find("\"progress\""), std::string::npos) << reports;
+
+  // Unmounting ends the daemon.
+  (void)run_process({"fusermount3", "-u", (scratch_ / "mnt").string()});
+  EXPECT_TRUE(wait_until([&] { return !fs::exists("/proc/" + pid); }, 15s));
+}
+
 TEST_F(AgentOnLoopback, ImpossibleReadFailsWithEioInsteadOfHanging) {
   // No seed, no peer, no web seed: the read must come back, as EIO, after --read-timeout.
   start_agent({"--read-timeout", "3"});
