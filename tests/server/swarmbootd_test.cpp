@@ -412,5 +412,39 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
   EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
 }
 
+// BEP 19: with the seeder off and no tracker, a libtorrent client given only the web-seed URL of the contract
+// (/images/NAME) downloads the whole image, hash-checked, over HTTP ranges.
+TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheWebSeed) {
+  start({"--seeder", "false"});
+  register_image("test", 16384);
+  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
+  ASSERT_TRUE(torrent.ok());
+  SwarmTuning tuning;
+  tuning.listen_interfaces = "127.0.0.1:0";
+  lt::session session(lt::session_params(swarm_settings(tuning)));
+  lt::add_torrent_params atp;
+  lt::error_code ec;
+  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
+  ASSERT_FALSE(ec) << ec.message();
+  atp.save_path = (dir_.path() / "client").string();
+  atp.url_seeds = {daemon_->url() + "/images/test"};
+  lt::torrent_handle h = session.add_torrent(std::move(atp));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  lt::torrent_status st;
+  while (std::chrono::steady_clock::now() < deadline) {
+    st = h.status();
+    if (st.is_seeding) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", error " << st.errc.message();
+  EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
+  const std::string metrics = http_get(daemon_->url() + "/metrics").value();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m,
+                                std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"webseed\"\\} (\\d+)")))
+      << metrics;
+  EXPECT_GE(std::stoll(m[1]), 300000);
+}
+
 }  // namespace
 }  // namespace swarmboot::server::testing
