@@ -135,6 +135,7 @@ Status ImageAgent::start() {
 
   alert_thread_ = std::thread([this] { alert_loop(); });
   tick_thread_ = std::thread([this] { tick_loop(); });
+  if (!options_.report_url.empty()) report_thread_ = std::thread([this] { report_loop(); });
   log_.info("serving {} ({} bytes, {} pieces of {} bytes, info-hash {})", torrent_.name, torrent_.size,
             torrent_.num_pieces, torrent_.piece_size, torrent_.info_hash);
   return {};
@@ -414,7 +415,11 @@ void ImageAgent::update_status() {
   if (!options_.status_file.empty()) write_status_file(s);
   if (!options_.report_url.empty() &&
       (s.state != last_state_ || Clock::now() - last_report_ >= std::chrono::seconds(5))) {
-    post_report(s);
+    {
+      std::lock_guard lock(report_mutex_);
+      report_slot_ = s;
+    }
+    report_wake_.notify_one();
     last_report_ = Clock::now();
   }
   if (s.state != last_state_) log_.info("state: {} ({}/{} pieces)", s.state, s.pieces_have, s.pieces_total);
@@ -453,6 +458,20 @@ void ImageAgent::post_report(const AgentStatus& status) {
   }
 }
 
+void ImageAgent::report_loop() {
+  for (;;) {
+    AgentStatus s;
+    {
+      std::unique_lock lock(report_mutex_);
+      report_wake_.wait(lock, [this] { return report_slot_.has_value() || stopping_.load(); });
+      if (stopping_.load()) return;
+      s = std::move(*report_slot_);
+      report_slot_.reset();
+    }
+    post_report(s);
+  }
+}
+
 void ImageAgent::tick_loop() {
   while (!stopping_.load()) {
     update_status();
@@ -470,8 +489,13 @@ void ImageAgent::stop_serving() {
     wake_.notify_all();
     tick_wake_.notify_all();
   }
+  {
+    std::lock_guard lock(report_mutex_);
+    report_wake_.notify_all();
+  }
   if (alert_thread_.joinable()) alert_thread_.join();
   if (tick_thread_.joinable()) tick_thread_.join();
+  if (report_thread_.joinable()) report_thread_.join();
   std::vector<PendingRead> parked;
   {
     std::lock_guard lock(reads_mutex_);

@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -137,8 +138,16 @@ class ImageAgent {
   std::string last_state_;                                 // tick thread only
   std::chrono::steady_clock::time_point last_report_{};    // tick thread only
 
+  // Reports go out from their own thread, so a slow or absent server never delays the status file or the
+  // web seed fallback; only the newest unsent report is kept.
+  std::mutex report_mutex_;
+  std::condition_variable report_wake_;
+  std::optional<AgentStatus> report_slot_;                 // guarded by report_mutex_
+  void report_loop();
+
   std::thread alert_thread_;
   std::thread tick_thread_;
+  std::thread report_thread_;
 };
 
 }  // namespace swarmboot::agent

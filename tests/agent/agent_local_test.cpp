@@ -277,7 +277,7 @@ TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndRepo
   EXPECT_EQ(read_file(scratch_ / "mnt" / "local"), bytes_);
 
   // The daemon: found by its mount, checked for the root-storage-daemon hygiene.
-  auto pids = run_process({"sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q '^@.*swarmboot-agent mount.*" +
+  auto pids = run_process({"sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' ' | grep -q '^@.*swarmboot-agent mount.*" +
                                            scratch_.dir().string() + "' && basename $p; done"});
   ASSERT_TRUE(pids.ok());
   const std::string pid = one_line(pids->output);
