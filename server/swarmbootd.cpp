@@ -22,6 +22,7 @@
 #include "daemon/seeder.hpp"
 #include "daemon/state_store.hpp"
 #include "daemon/tracker.hpp"
+#include "swarmboot/pxe/pxe_service.hpp"
 
 extern char** environ;
 
@@ -132,11 +133,24 @@ int run(int argc, char** argv) {
            to_string(config.dhcp_mode));
   std::cout << "swarmbootd: listening on port " << port << std::endl;
 
+  // PXE (boot/): dnsmasq for DHCP/TFTP, started now that the boot URL can carry the real port, stopped first.
+  std::unique_ptr<pxe::PxeService> pxe_service;
   if (config.dhcp_mode != DhcpMode::off) {
-    // PXE seam (issue 5): start the dnsmasq supervisor for config.interface / config.dhcp_mode here and stop
-    // it first on shutdown. Until it exists, refuse rather than pretend to serve DHCP.
-    log.error("could not start --dhcp-mode {}: DHCP/TFTP is not built into this swarmbootd yet", to_string(config.dhcp_mode));
-    return 1;
+    pxe::PxeServiceOptions p;
+    p.mode = config.dhcp_mode == DhcpMode::full ? pxe::DhcpMode::full : pxe::DhcpMode::proxy;
+    p.interface = config.interface;
+    p.dhcp_range = config.dhcp_range;
+    p.data_dir = config.data_dir;
+    p.listen_address = config.listen_address;
+    p.http_port = port;
+    p.advertise_url = config.advertise_url;
+    p.api_token = config.api_token;
+    auto started = pxe::PxeService::start(p, sink);
+    if (!started) {
+      log.error("{}", started.error().message);
+      return 1;
+    }
+    pxe_service = std::move(*started);
   }
 
   boost::asio::signal_set signals((*server)->io(), SIGTERM, SIGINT);
@@ -144,6 +158,7 @@ int run(int argc, char** argv) {
   signals.async_wait([&](const boost::system::error_code& e, int signal) {
     if (e) return;
     log.info("signal {}: shutting down", signal);
+    if (pxe_service) pxe_service->stop();  // no new machines start booting while HTTP winds down
     ticker.cancel();
     (*server)->stop();
   });

@@ -235,7 +235,7 @@ Reply App::boot_script(std::string_view query, const Peer& peer) {
       host->token = ctx_.new_token();
       host->created_ms = now;
       events.push_back({0, now, *mac, "register", "new", "", std::nullopt,
-                        "registered on first boot with image " + host->image, ""});
+                        "registered on first boot with image " + host->image + " (arch " + arch + ")", ""});
     }
     host->ip = peer.remote_ip;
     host->last_seen_ms = now;
