@@ -6,7 +6,7 @@
 // Markdown table and gnuplot data (and, with --doc, the generated section of docs/benchmarks.md).
 //
 // Systems: http (busybox httpd + curl), aria2 (aria2c + opentracker), lt-default / lt-tuned
-// (swarmboot-bench-peer + opentracker), swarmboot (swarmbootd + swarmboot-agent) once those binaries exist.
+// (swarmboot-bench-peer + opentracker), swarmboot (swarmbootd + swarmboot-agent), btfs (lazy scenario only).
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,6 +23,10 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/bencode.hpp>
+#include <libtorrent/entry.hpp>
 
 #include "bench_core.hpp"
 #include "swarmcore/image_torrent.hpp"
@@ -67,14 +71,17 @@ struct Options {
   std::string out_dir;
   std::string doc;
   std::string command_line;
-  std::string bin_dir;  // where swarmbootd / swarmboot-agent / swarmboot live (empty: next to this binary, PATH)
+  std::string bin_dir;
+  std::string tag = "bn";  // test bed namespaces are "sb<tag>-…"; concurrent drivers need different tags  // where swarmbootd / swarmboot-agent / swarmboot live (empty: next to this binary, PATH)
 };
 
 struct Context {
+  Context(Options o, swarmboot::Logger l) : opt(std::move(o)), log(std::move(l)) {}
   Options opt;
   swarmboot::Logger log;
   fs::path self_dir;
   fs::path image, torrent, trace;
+  fs::path torrent_with_tracker;  // the same info dict plus "announce" (btfs takes trackers only from there)
   std::string info_hash, image_sha256;
   std::int64_t size = 0;
   std::vector<RunResult> results;
@@ -158,6 +165,17 @@ Status prepare_inputs(Context& ctx) {
   ctx.info_hash = t->info_hash;
   ctx.torrent = fs::path(ctx.opt.work_dir) / "image" / (kImageName + ".torrent");
   if (auto s = write_text(ctx.torrent, std::string(t->bytes.begin(), t->bytes.end())); !s) return s;
+  {
+    // Keys outside the info dict do not change the info-hash; check that anyway.
+    lt::entry e(lt::bdecode(lt::span<const char>(t->bytes.data(), static_cast<std::ptrdiff_t>(t->bytes.size()))));
+    e["announce"] = fmt::format("http://{}:{}/announce", kServerIp, kTrackerPort);
+    std::vector<char> out;
+    lt::bencode(std::back_inserter(out), e);
+    auto parsed = swarmboot::parse_image_torrent(std::string_view(out.data(), out.size()));
+    if (!parsed || parsed->info_hash != t->info_hash) return Error{"could not add a tracker to the torrent"};
+    ctx.torrent_with_tracker = fs::path(ctx.opt.work_dir) / "image" / (kImageName + "-tracker.torrent");
+    if (auto s = write_text(ctx.torrent_with_tracker, std::string(out.begin(), out.end())); !s) return s;
+  }
   auto sum = swarmboot::run_checked({"sha256sum", ctx.image.string()});
   if (!sum) return swarmboot::wrap("could not hash the image", sum.error());
   ctx.image_sha256 = sum->substr(0, 64);
@@ -317,7 +335,7 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
     return wait_ready([&] { return http_ready(bed, fmt::format("http://{}:{}/{}", kServerIp, kHttpPort, kImageName)); },
                       "busybox httpd");
   }
-  if (system == "aria2" || system == "lt-default" || system == "lt-tuned") {
+  if (system == "aria2" || system == "lt-default" || system == "lt-tuned" || system == "btfs") {
     // Debian's opentracker only serves whitelisted info-hashes; it chroots to -d, so -w is inside it.
     const fs::path tracker_dir = L.dir / "opentracker";
     fs::create_directories(tracker_dir);
@@ -338,7 +356,7 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
       if (!peer) return Error{"could not find swarmboot-bench-peer next to the driver"};
       seeder = {peer->string(), "--torrent", ctx.torrent.string(), "--save-dir", L.srv().string(), "--listen",
                 fmt::format("{}:{}", kServerIp, kBtPort), "--tuning", system == "lt-tuned" ? "tuned" : "default",
-                "--tracker", tracker_url(kTrackerPort), "--seed"};
+                "--tracker", tracker_url(kTrackerPort), "--seed"};  // btfs: a plain libtorrent seeder
     }
     if (auto s = spawn(seeder, "seeder"); !s) return s;
     return wait_ready([&] { return tracker_has_seed(bed, ctx, kTrackerPort); }, "the seeder and tracker");
@@ -397,6 +415,12 @@ Result<std::vector<std::string>> client_argv(const Context& ctx, const std::stri
     download = {peer->string(), "--torrent", ctx.torrent.string(), "--save-dir", L.host(i).string(), "--listen",
                 fmt::format("{}:{}", host_ip(i), kBtPort), "--tuning", system == "lt-tuned" ? "tuned" : "default",
                 "--tracker", tracker_url(kTrackerPort), "--done-file", done};
+  } else if (system == "btfs") {
+    auto replay = find_binary(ctx, "swarmboot-bench-replay");
+    if (!replay) return Error{"could not find swarmboot-bench-replay"};
+    return std::vector<std::string>{"bash", (fs::path(BENCH_SOURCE_DIR) / "btfs-host.sh").string(), replay->string(),
+                                    L.host(i).string(), ctx.torrent_with_tracker.string(), kImageName,
+                                    ctx.trace.string(), ctx.image.string(), done};
   } else if (system == "swarmboot") {
     // The agent's FUSE mount lives in the mount namespace `ip netns exec` makes, so the reads that verify
     // it must run in the same invocation: bench/agent-host.sh does both.
@@ -464,7 +488,7 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
     fs::permissions(L.dir / "aria2-done.sh", fs::perms::owner_all);
   }
 
-  auto bed_r = swarmboot::testbed::TestBed::create("bn");
+  auto bed_r = swarmboot::testbed::TestBed::create(ctx.opt.tag);
   if (!bed_r) {
     r.note = bed_r.error().message;
     return r;
@@ -567,6 +591,11 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
   for (int i = 1; i <= n; ++i) {
     const auto& d = done[static_cast<size_t>(i)];
     if (!d) continue;
+    if (!d->verdict.empty() && d->verdict != "ok") {
+      // Finished, but its reads failed (a crashed FUSE daemon, wrong bytes): not a completion.
+      r.note += (r.note.empty() ? "" : "; ") + fmt::format("{}: trace replay {}", host_name(i), d->verdict);
+      continue;
+    }
     double at = d->at;
     if (system == "swarmboot" && (scenario == "full" || scenario == "churn")) {
       if (auto exact = agent_complete_time(L.log(host_name(i))); exact && *exact <= at) at = *exact;
@@ -675,7 +704,9 @@ int run(int argc, char** argv) {
       "work-dir", po::value(&opt.work_dir)->default_value("/dev/shm/swarmboot-bench"), "scratch (tmpfs)")(
       "out", po::value(&opt.out_dir)->required(), "results folder")(
       "doc", po::value(&opt.doc), "update the generated section of this Markdown file")(
-      "bin-dir", po::value(&opt.bin_dir), "folder with swarmbootd, swarmboot, swarmboot-agent");
+      "bin-dir", po::value(&opt.bin_dir), "folder with swarmbootd, swarmboot, swarmboot-agent")(
+      "tag", po::value(&opt.tag)->default_value("bn"),
+      "namespace tag (≤ 6 letters); a second driver running at the same time needs another");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -706,7 +737,7 @@ int run(int argc, char** argv) {
   opt.read_ns = read_ns.empty() ? opt.ns : parse_ns(read_ns);
   opt.churn_ns = churn_ns.empty() ? opt.ns : parse_ns(churn_ns);
   opt.churn_systems = churn_systems.empty() ? opt.systems : split(churn_systems, ',');
-  static const std::set<std::string> known_systems = {"http", "aria2", "lt-default", "lt-tuned", "swarmboot"};
+  static const std::set<std::string> known_systems = {"http", "aria2", "lt-default", "lt-tuned", "swarmboot", "btfs"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
   for (const auto& s : opt.systems) {
     if (!known_systems.count(s)) {
@@ -745,7 +776,7 @@ int run(int argc, char** argv) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  Context ctx{opt, swarmboot::Logger(std::make_shared<swarmboot::LogSink>(), "bench"), {}, {}, {}, {}, {}, {}, 0, {}};
+  Context ctx(opt, swarmboot::Logger(std::make_shared<swarmboot::LogSink>(), "bench"));
   ctx.self_dir = fs::read_symlink("/proc/self/exe").parent_path();
   if (auto s = prepare_inputs(ctx); !s) {
     std::cerr << "swarmboot-bench: " << s.error().message << "\n";
@@ -761,12 +792,13 @@ int run(int argc, char** argv) {
     for (int n : ns_here) {
       for (const auto& system : opt.systems) {
         if (g_interrupted) break;
-        if (scenario == "churn" && (system == "http" || n < 2 ||
+        if (scenario == "churn" && (system == "http" || system == "btfs" || n < 2 ||
                                     std::find(opt.churn_systems.begin(), opt.churn_systems.end(), system) ==
                                         opt.churn_systems.end())) {
           continue;
         }
-        if (scenario == "lazy" && system != "swarmboot") continue;
+        if (scenario == "lazy" && system != "swarmboot" && system != "btfs") continue;
+        if (system == "btfs" && scenario != "lazy") continue;
         if (scenario == "full-then-read" && system != "swarmboot" && system != "lt-tuned") continue;
         if (system == "http" && n > opt.http_max_n) continue;
         ctx.log.info("run: {} {} N={}", system, scenario, n);

@@ -75,16 +75,19 @@ int main(int argc, char** argv) try {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   // Both the file (a mount may not exist yet) and --after are polled until the deadline.
+  // A FUSE daemon that died leaves "Transport endpoint is not connected": that is an answer, not a wait.
   auto wait_for = [&](const std::string& path) {
-    while (!std::filesystem::exists(path)) {
+    for (;;) {
+      std::error_code ec;
+      if (std::filesystem::exists(path, ec)) return true;
+      if (ec && ec != std::errc::no_such_file_or_directory) return false;
       if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return true;
   };
   if ((!after.empty() && !wait_for(after)) || !wait_for(file)) {
     write_marker(done_file, std::to_string(unix_now()) + " error");
-    std::cerr << "swarmboot-bench-replay: timed out waiting for " << (after.empty() ? file : after) << "\n";
+    std::cerr << "swarmboot-bench-replay: " << (after.empty() ? file : after) << " did not appear\n";
     return 1;
   }
   const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);

@@ -14,13 +14,16 @@ else
   echo "bench_quick: swarmbootd/swarmboot/swarmboot-agent not built in $build: swarmboot not included"
 fi
 rm -rf "$out"
-"$driver" --quick --systems "$systems" --out "$out" --work-dir /dev/shm/swarmboot-bench-quick
+"$driver" --quick --tag bq --systems "$systems,btfs" --out "$out" --work-dir /dev/shm/swarmboot-bench-quick
 rc=$?
 rm -rf /dev/shm/swarmboot-bench-quick
 [ "$rc" -eq 77 ] && exit 77
 [ "$rc" -ne 0 ] && { echo "bench_quick: the driver failed ($rc)"; exit 1; }
 runs="$(jq '.runs | length' "$out/results.json")"
-bad="$(jq -r '.runs[] | select(.derived.complete != .n or .verified != .n) |
+# btfs is the outside lazy-mount baseline and is known to crash or hang (DESIGN.md): for it only wrong bytes
+# fail the check; every other system must bring every host to a verified image.
+bad="$(jq -r '.runs[] | select(if .system == "btfs" then .verified != .derived.complete
+                                else (.derived.complete != .n or .verified != .n) end) |
   "\(.system) \(.scenario) N=\(.n): \(.derived.complete) complete, \(.verified) verified \(.note)"' "$out/results.json")"
 if [ "$runs" -lt 5 ]; then echo "bench_quick: only $runs runs recorded"; exit 1; fi
 if [ -n "$bad" ]; then echo "bench_quick: incomplete or unverified runs:"; echo "$bad"; exit 1; fi
