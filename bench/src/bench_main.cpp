@@ -659,6 +659,9 @@ Status write_outputs(const Context& ctx) {
   if (auto s = write_text(fs::path(ctx.opt.out_dir) / "plot.dat", swarmboot::bench::plot_data(ctx.results, ctx.opt.systems)); !s) {
     return s;
   }
+  if (auto s = write_text(fs::path(ctx.opt.out_dir) / "targets.md", swarmboot::bench::target_report(ctx.results)); !s) {
+    return s;
+  }
   if (ctx.opt.doc.empty()) return {};
   // The generated part of the doc sits between two markers; the prose around it is written by hand.
   const std::string begin = "<!-- results:begin -->", end = "<!-- results:end -->";
@@ -671,12 +674,13 @@ Status write_outputs(const Context& ctx) {
   std::string gen = fmt::format(
       "{}\nMeasured {} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
       "{} KiB pieces, every link {:g} Mbit/s both ways; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "
-      "{:.1f}% of the image read, touching {:.0f}% of the pieces.\n\n{}\n",
+      "{:.1f}% of the image read, touching {:.0f}% of the pieces.\n\n{}\nIssue 7's targets, checked "
+      "automatically against these runs:\n\n{}\n",
       begin, utc_now(), std::thread::hardware_concurrency(), ctx.opt.command_line, ctx.opt.size_mib,
       ctx.opt.piece_kib, ctx.opt.rate_mbit, swarmboot::bench::kumar_ross_bound_s(ctx.size, ctx.opt.rate_mbit),
       100.0 * static_cast<double>(swarmboot::bench::trace_bytes(trace)) / static_cast<double>(ctx.size),
       100.0 * swarmboot::bench::trace_piece_fraction(trace, ctx.size, static_cast<std::int64_t>(ctx.opt.piece_kib) * 1024),
-      swarmboot::bench::markdown_table(ctx.results));
+      swarmboot::bench::markdown_table(ctx.results), swarmboot::bench::target_report(ctx.results));
   text.replace(b, e - b, gen);
   return write_text(ctx.opt.doc, text);
 }

@@ -149,5 +149,26 @@ TEST(Results, TableMarksSaturationAndIncompleteRuns) {
   EXPECT_NE(plot.find("4 2.684 ? 6.000"), std::string::npos) << plot;
 }
 
+TEST(Results, TargetReportSaysMetOrMissedWithTheMargin) {
+  EXPECT_NE(target_report({sample_run()}).find("No swarmboot"), std::string::npos);
+  RunResult full = sample_run();  // bound 2.68 s: limit 1.3 × 2.68 + 2 = 5.49 s; 6.0 s misses by 9%
+  full.system = "swarmboot";
+  RunResult lazy = full, then_read = full;
+  lazy.scenario = "lazy";
+  lazy.host_seconds = {1.0, 1.0, 1.0, 1.5};
+  then_read.scenario = "full-then-read";
+  then_read.host_seconds = {6.0, 6.0, 6.0, 6.0};
+  const auto text = target_report({full, lazy, then_read});
+  EXPECT_NE(text.find("limit 5.5 s, measured 6.0 s — **missed** (+9%) (the target is at N = 32)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("measured 1.50 × F — **met**"), std::string::npos) << text;
+  EXPECT_NE(text.find("1.5 s vs 6.0 s = 0.25× — **met**"), std::string::npos) << text;
+  full.host_seconds = {3.0, 3.0, 3.0, 5.0};
+  full.server_tx_bytes = 16 << 20;
+  const auto met = target_report({full});
+  EXPECT_NE(met.find("measured 5.0 s — **met**"), std::string::npos) << met;
+  EXPECT_NE(met.find("2.00 × F — **missed**"), std::string::npos) << met;
+}
+
 }  // namespace
 }  // namespace swarmboot::bench
