@@ -643,6 +643,17 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
   return r;  // the test bed's destructor kills every process and removes the namespaces
 }
 
+// After a run (its test bed is gone) only the logs are worth keeping: N copies of the image in tmpfs are not.
+void prune_image_copies(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->file_size(ec) > (1u << 20) && it->path().extension() != ".log") {
+      fs::remove(it->path(), ec);
+    }
+  }
+}
+
 // --- output ------------------------------------------------------------------------------------------------
 
 Status write_outputs(const Context& ctx) {
@@ -807,6 +818,7 @@ int run(int argc, char** argv) {
         if (system == "http" && n > opt.http_max_n) continue;
         ctx.log.info("run: {} {} N={}", system, scenario, n);
         ctx.results.push_back(run_case(ctx, system, scenario, n));
+        prune_image_copies(fs::path(ctx.opt.work_dir) / fmt::format("run-{}-{}-n{}", system, scenario, n));
         if (auto s = write_outputs(ctx); !s) ctx.log.warn("{}", s.error().message);
       }
     }
