@@ -182,6 +182,8 @@ void ImageAgent::read(fuse_req_t req, size_t size, off_t offset) {
     request_pieces({}, prefetch);
     return;
   }
+  log_.debug("parked read [{}, +{}): waiting for pieces {}; read-ahead {} pieces", offset, length,
+             format_pieces(missing), prefetch.size());
   request_pieces(missing, prefetch);
 }
 
@@ -234,6 +236,7 @@ bool ImageAgent::ensure_cache_fd() {
 
 void ImageAgent::mark_readable(int piece) {
   if (!readable_.set(piece)) return;
+  log_.debug("piece {} readable", piece);
   std::vector<PendingRead> ready;
   {
     std::lock_guard lock(reads_mutex_);
