@@ -6,23 +6,23 @@
 //     one of P distinct peers (so the swarm holds P peers and every answer runs peer selection over them);
 //   - boot scripts per second (one SQLite read-modify-write each).
 // Prints one JSON object. Numbers depend on the machine: compare runs on the same one.
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/program_options.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -44,7 +44,8 @@ class Connection {
   explicit Connection(std::uint16_t port) : socket_(io_) {
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
-  int request(http::verb method, const std::string& target, const std::string& body = "", std::string* out = nullptr) {
+  int request(http::verb method, const std::string& target, const std::string& body = "",
+              std::string* out = nullptr) {
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::authorization, "Bearer " + kToken);
@@ -81,7 +82,8 @@ std::string escape(const std::string& raw) {
 }
 
 std::string mac_of(int i) {
-  return fmt::format("02:00:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+  return fmt::format("02:00:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 0xff, (i >> 16) & 0xff, (i >> 8) & 0xff,
+                     i & 0xff);
 }
 
 // Runs `work(thread, connection)` on `threads` threads for `seconds`; returns requests per second.
@@ -119,7 +121,8 @@ int main(int argc, char** argv) try {
   int hosts = 10000, peers = 500, threads = 2;
   double seconds = 5;
   po::options_description d("swarmboot-server-bench options");
-  d.add_options()("help,h", "help")("swarmbootd", po::value(&binary)->required(), "path of the swarmbootd binary")(
+  d.add_options()("help,h", "help")("swarmbootd", po::value(&binary)->required(),
+                                    "path of the swarmbootd binary")(
       "scratch", po::value(&scratch)->default_value("/tmp/swarmboot-server-bench"), "scratch folder (wiped)")(
       "hosts", po::value(&hosts)->default_value(hosts), "hosts to register")(
       "peers", po::value(&peers)->default_value(peers), "distinct peers announcing")(
@@ -147,16 +150,18 @@ int main(int argc, char** argv) try {
     dup2(fd, 1);
     dup2(fd, 2);
     setenv("SWARMBOOT_API_TOKEN", kToken.c_str(), 1);
-    execl(binary.c_str(), binary.c_str(), "--data-dir", (scratch + "/data").c_str(), "--listen", "127.0.0.1:0",
-          "--bt-listen", "127.0.0.1:0", "--log-level", "warn", static_cast<char*>(nullptr));
+    execl(binary.c_str(), binary.c_str(), "--data-dir", (scratch + "/data").c_str(), "--listen",
+          "127.0.0.1:0", "--bt-listen", "127.0.0.1:0", "--log-level", "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   std::uint16_t port = 0;
   for (int i = 0; i < 200 && port == 0; ++i) {
     std::ifstream in(scratch + "/data/swarmbootd.port");
     int p = 0;
-    if (in >> p) port = static_cast<std::uint16_t>(p);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (in >> p)
+      port = static_cast<std::uint16_t>(p);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (port == 0) throw std::runtime_error("swarmbootd did not start; see " + scratch + "/swarmbootd.log");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -164,20 +169,25 @@ int main(int argc, char** argv) try {
   nlohmann::json result;
   Connection admin(port);
   std::string body;
-  if (admin.request(http::verb::post, "/api/v1/images",
-                    nlohmann::json{{"path", scratch + "/image.squashfs"}, {"name", "bench"}, {"piece_size", 65536}}.dump(),
-                    &body) != 201) {
+  if (admin.request(
+          http::verb::post, "/api/v1/images",
+          nlohmann::json{{"path", scratch + "/image.squashfs"}, {"name", "bench"}, {"piece_size", 65536}}
+              .dump(),
+          &body) != 201) {
     throw std::runtime_error("could not register the image: " + body);
   }
   const std::string info_hash_hex = nlohmann::json::parse(body)["info_hash"];
   std::string info_hash;
-  for (size_t i = 0; i < 40; i += 2) info_hash += static_cast<char>(std::stoi(info_hash_hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i < 40; i += 2)
+    info_hash += static_cast<char>(std::stoi(info_hash_hex.substr(i, 2), nullptr, 16));
   result["rss_kib_idle"] = rss_kib(pid);
 
   const auto t0 = Clock::now();
   for (int i = 0; i < hosts; ++i) {
-    const std::string put = fmt::format(R"({{"image":"bench","mode":"diskless","hostname":"h{}","labels":{{"rack":"r{}"}}}})", i, i % 40);
-    if (admin.request(http::verb::put, "/api/v1/hosts/" + mac_of(i), put) != 200) throw std::runtime_error("PUT failed");
+    const std::string put = fmt::format(
+        R"({{"image":"bench","mode":"diskless","hostname":"h{}","labels":{{"rack":"r{}"}}}})", i, i % 40);
+    if (admin.request(http::verb::put, "/api/v1/hosts/" + mac_of(i), put) != 200)
+      throw std::runtime_error("PUT failed");
   }
   result["hosts"] = hosts;
   result["host_puts_per_s"] = hosts / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -194,14 +204,17 @@ int main(int argc, char** argv) try {
   result["announces_per_s"] = rate(port, threads, seconds, [&](int t, long i, Connection& c) {
     const long peer = (i * threads + t) % peers;
     const std::string id = fmt::format("-BN0001-{:012d}", peer);
-    const std::string target = fmt::format("/announce?info_hash={}&peer_id={}&port={}&left={}&compact=1&numwant=50",
-                                           ih, escape(id), 10000 + peer, peer % 2 == 0 ? 0 : 1000);
+    const std::string target =
+        fmt::format("/announce?info_hash={}&peer_id={}&port={}&left={}&compact=1&numwant=50", ih, escape(id),
+                    10000 + peer, peer % 2 == 0 ? 0 : 1000);
     std::string answer;
-    return c.request(http::verb::get, target, "", &answer) == 200 && answer.find("failure") == std::string::npos;
+    return c.request(http::verb::get, target, "", &answer) == 200 &&
+           answer.find("failure") == std::string::npos;
   });
   result["boot_scripts_per_s"] = rate(port, threads, seconds, [&](int t, long i, Connection& c) {
-    return c.request(http::verb::get, "/boot.ipxe?mac=" + mac_of(static_cast<int>((i * threads + t) % hosts)) +
-                                          "&arch=x86_64") == 200;
+    return c.request(http::verb::get,
+                     "/boot.ipxe?mac=" + mac_of(static_cast<int>((i * threads + t) % hosts)) +
+                         "&arch=x86_64") == 200;
   });
   result["rss_kib_end"] = rss_kib(pid);
 

@@ -2,12 +2,11 @@
 #include "cli/admin_commands.hpp"
 
 #include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/admin_view.hpp"
@@ -31,9 +30,10 @@ struct Failure {
 };
 
 void add_connection_options(po::options_description& d, std::string& server, std::string& token_file) {
-  d.add_options()("server", po::value(&server), "swarmbootd URL (default $SWARMBOOT_SERVER or http://127.0.0.1:8080)")(
-      "api-token-file", po::value(&token_file), "file holding the admin token (default $SWARMBOOT_API_TOKEN)")(
-      "help,h", "show this help");
+  d.add_options()("server", po::value(&server),
+                  "swarmbootd URL (default $SWARMBOOT_SERVER or http://127.0.0.1:8080)")(
+      "api-token-file", po::value(&token_file),
+      "file holding the admin token (default $SWARMBOOT_API_TOKEN)")("help,h", "show this help");
 }
 
 Connection connection(const std::string& server, const std::string& token_file) {
@@ -51,7 +51,8 @@ Connection connection(const std::string& server, const std::string& token_file) 
   return c;
 }
 
-json call(const Connection& c, const std::string& method, const std::string& path, const std::string& body = "") {
+json call(const Connection& c, const std::string& method, const std::string& path,
+          const std::string& body = "") {
   HttpRequest req;
   req.method = method;
   req.url = c.server + path;
@@ -62,16 +63,19 @@ json call(const Connection& c, const std::string& method, const std::string& pat
   if (!res) throw Failure{res.error().message};
   json j = json::parse(res->body, nullptr, false);
   if (res->status >= 400) {
-    std::string why = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : res->body.substr(0, 200);
+    std::string why =
+        j.is_object() && j.contains("error") ? j["error"].get<std::string>() : res->body.substr(0, 200);
     if (res->status == 401 && c.token.empty()) why += " (set SWARMBOOT_API_TOKEN or --api-token-file)";
     throw Failure{"could not " + method + " " + path + ": " + why};
   }
-  if (j.is_discarded()) throw Failure{"could not " + method + " " + path + ": the server's answer is not JSON"};
+  if (j.is_discarded())
+    throw Failure{"could not " + method + " " + path + ": the server's answer is not JSON"};
   return j;
 }
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -107,8 +111,10 @@ int cmd_list(const std::string& what, const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(args, d, vm, "swarmboot " + what + " [--json] [--server URL]")) return 0;
   const json j = call(connection(server, token_file), "GET", "/api/v1/" + what);
-  if (vm.count("json") != 0) std::cout << j.dump(2) << "\n";
-  else std::cout << (what == "hosts" ? hosts_table(j) : images_table(j));
+  if (vm.count("json") != 0)
+    std::cout << j.dump(2) << "\n";
+  else
+    std::cout << (what == "hosts" ? hosts_table(j) : images_table(j));
   return 0;
 }
 
@@ -123,7 +129,8 @@ int cmd_host(const std::vector<std::string>& args) {
   std::vector<std::string> labels;
   po::options_description d("options");
   add_connection_options(d, server, token_file);
-  d.add_options()("image", po::value(&image), "image name")("mode", po::value(&mode), "diskless | install | hypervisor")(
+  d.add_options()("image", po::value(&image), "image name")("mode", po::value(&mode),
+                                                            "diskless | install | hypervisor")(
       "hostname", po::value(&hostname), "host name")("label", po::value(&labels)->composing(),
                                                      "label key=value (repeatable; replaces all labels)");
   po::variables_map vm;
@@ -196,7 +203,8 @@ int cmd_status(const std::vector<std::string>& args) {
   int count = 0;
   po::options_description d("options");
   add_connection_options(d, server, token_file);
-  d.add_options()("watch,w", "redraw until interrupted")("interval", po::value(&interval), "seconds between redraws")(
+  d.add_options()("watch,w", "redraw until interrupted")("interval", po::value(&interval),
+                                                         "seconds between redraws")(
       "count", po::value(&count), "with --watch: stop after this many redraws (0 = never)");
   po::variables_map vm;
   if (!parse(args, d, vm, "swarmboot status [--watch [--interval S] [--count N]]")) return 0;
@@ -227,7 +235,9 @@ int cmd_events(const std::vector<std::string>& args) {
   json events = call(c, "GET", path);
   // Show the newest `limit` events, oldest first.
   json shown = json::array();
-  const size_t skip = events.size() > static_cast<size_t>(std::max(limit, 0)) ? events.size() - static_cast<size_t>(limit) : 0;
+  const size_t skip = events.size() > static_cast<size_t>(std::max(limit, 0))
+                          ? events.size() - static_cast<size_t>(limit)
+                          : 0;
   for (size_t i = skip; i < events.size(); ++i) shown.push_back(events[i]);
   if (vm.count("json") != 0) {
     std::cout << shown.dump(2) << "\n";

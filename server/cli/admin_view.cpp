@@ -26,7 +26,8 @@ std::string labels(const json& j) {
   std::string out;
   const auto it = j.find("labels");
   if (it == j.end() || !it->is_object()) return out;
-  for (const auto& [k, v] : it->items()) out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : "");
+  for (const auto& [k, v] : it->items())
+    out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : "");
   return out;
 }
 
@@ -49,28 +50,31 @@ std::string age(std::int64_t now_ms, std::int64_t then_ms) {
 std::string progress_bar(double fraction, int width) {
   fraction = std::clamp(fraction, 0.0, 1.0);
   const int filled = static_cast<int>(fraction * width + 1e-9);
-  return "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.') +
-         "] " + fmt::format("{:3d}%", static_cast<int>(fraction * 100 + 1e-9));
+  return "[" + std::string(static_cast<size_t>(filled), '#') +
+         std::string(static_cast<size_t>(width - filled), '.') + "] " +
+         fmt::format("{:3d}%", static_cast<int>(fraction * 100 + 1e-9));
 }
 
 std::string hosts_table(const json& hosts) {
-  std::string out = fmt::format("{:<17}  {:<16}  {:<16}  {:<10}  {:<10}  {:>6}  {}\n", "MAC", "HOSTNAME", "IMAGE", "MODE",
-                                "STATE", "PROG", "LABELS");
+  std::string out = fmt::format("{:<17}  {:<16}  {:<16}  {:<10}  {:<10}  {:>6}  {}\n", "MAC", "HOSTNAME",
+                                "IMAGE", "MODE", "STATE", "PROG", "LABELS");
   for (const auto& h : hosts) {
-    out += fmt::format("{:<17}  {:<16}  {:<16}  {:<10}  {:<10}  {:>5.1f}%  {}\n", str(h, "mac"), str(h, "hostname"),
-                       str(h, "image"), str(h, "mode"), str(h, "state"), num(h, "progress") * 100, labels(h));
-    if (str(h, "state") == "failed" && !str(h, "reason").empty()) out += "    reason: " + str(h, "reason") + "\n";
+    out += fmt::format("{:<17}  {:<16}  {:<16}  {:<10}  {:<10}  {:>5.1f}%  {}\n", str(h, "mac"),
+                       str(h, "hostname"), str(h, "image"), str(h, "mode"), str(h, "state"),
+                       num(h, "progress") * 100, labels(h));
+    if (str(h, "state") == "failed" && !str(h, "reason").empty())
+      out += "    reason: " + str(h, "reason") + "\n";
   }
   return out;
 }
 
 std::string images_table(const json& images) {
-  std::string out = fmt::format("{:<20}  {:<40}  {:>12}  {:>8}  {:<8}  {}\n", "NAME", "INFO-HASH", "SIZE", "PIECE",
-                                "FORMAT", "PATH");
+  std::string out = fmt::format("{:<20}  {:<40}  {:>12}  {:>8}  {:<8}  {}\n", "NAME", "INFO-HASH", "SIZE",
+                                "PIECE", "FORMAT", "PATH");
   for (const auto& i : images) {
     out += fmt::format("{:<20}  {:<40}  {:>12}  {:>8}  {:<8}  {}\n", str(i, "name"), str(i, "info_hash"),
-                       static_cast<std::int64_t>(num(i, "size")), static_cast<std::int64_t>(num(i, "piece_size")),
-                       str(i, "format"), str(i, "path"));
+                       static_cast<std::int64_t>(num(i, "size")),
+                       static_cast<std::int64_t>(num(i, "piece_size")), str(i, "format"), str(i, "path"));
   }
   return out;
 }
@@ -83,13 +87,14 @@ std::string status_table(const json& hosts, std::int64_t now_ms) {
     if (by_state[s] > 0) summary += fmt::format(" {} {}", by_state[s], s);
   }
   std::string out = summary + "\n";
-  out += fmt::format("{:<17}  {:<14}  {:<10}  {:<27}  {:>8}  {:>8}  {}\n", "MAC", "HOSTNAME", "STATE", "PROGRESS",
-                     "@SWITCH", "@BOOTED", "SEEN");
+  out += fmt::format("{:<17}  {:<14}  {:<10}  {:<27}  {:>8}  {:>8}  {}\n", "MAC", "HOSTNAME", "STATE",
+                     "PROGRESS", "@SWITCH", "@BOOTED", "SEEN");
   for (const auto& h : hosts) {
-    out += fmt::format("{:<17}  {:<14}  {:<10}  {:<27}  {:>8}  {:>8}  {}\n", str(h, "mac"), str(h, "hostname"),
-                       str(h, "state"), progress_bar(num(h, "progress")), percent_or_dash(h, "progress_at_switch_root"),
-                       percent_or_dash(h, "progress_at_booted"),
-                       age(now_ms, static_cast<std::int64_t>(num(h, "last_seen"))));
+    out +=
+        fmt::format("{:<17}  {:<14}  {:<10}  {:<27}  {:>8}  {:>8}  {}\n", str(h, "mac"), str(h, "hostname"),
+                    str(h, "state"), progress_bar(num(h, "progress")),
+                    percent_or_dash(h, "progress_at_switch_root"), percent_or_dash(h, "progress_at_booted"),
+                    age(now_ms, static_cast<std::int64_t>(num(h, "last_seen"))));
   }
   return out;
 }
@@ -101,10 +106,12 @@ std::string event_line(const json& e) {
   gmtime_r(&secs, &tm);
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string line = fmt::format("{}.{:03d}Z  #{:<6} {}  {:<8} {:<10}", when, static_cast<int>(ms % 1000),
-                                 static_cast<std::int64_t>(num(e, "id")), str(e, "mac"), str(e, "kind"), str(e, "state"));
+  std::string line =
+      fmt::format("{}.{:03d}Z  #{:<6} {}  {:<8} {:<10}", when, static_cast<int>(ms % 1000),
+                  static_cast<std::int64_t>(num(e, "id")), str(e, "mac"), str(e, "kind"), str(e, "state"));
   if (!str(e, "stage").empty()) line += " stage=" + str(e, "stage");
-  if (e.contains("progress") && e["progress"].is_number()) line += fmt::format(" progress={:.1f}%", num(e, "progress") * 100);
+  if (e.contains("progress") && e["progress"].is_number())
+    line += fmt::format(" progress={:.1f}%", num(e, "progress") * 100);
   if (!str(e, "message").empty()) line += "  " + str(e, "message");
   return line;
 }

@@ -2,9 +2,8 @@
 // table with a progress bar per host, event lines. Kept apart from the HTTP calls so they are unit-tested.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace swarmboot::cli {

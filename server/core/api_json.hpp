@@ -26,10 +26,10 @@ Result<HostAssignment> parse_host_assignment(std::string_view body);
 // POST /api/v1/hosts/{mac}/events: {"state", "stage", "progress", "message", "agent"}; all optional.
 struct HostEvent {
   std::optional<HostState> state;
-  std::string stage;              // [a-z0-9_]{0,32}
-  std::optional<double> progress; // 0.0–1.0
-  std::string message;            // ≤ 1024 bytes
-  std::string agent_json;         // the agent status object, re-serialised (≤ 16 KiB); empty if absent
+  std::string stage;               // [a-z0-9_]{0,32}
+  std::optional<double> progress;  // 0.0–1.0
+  std::string message;             // ≤ 1024 bytes
+  std::string agent_json;          // the agent status object, re-serialised (≤ 16 KiB); empty if absent
 };
 Result<HostEvent> parse_host_event(std::string_view body);
 

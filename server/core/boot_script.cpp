@@ -19,7 +19,8 @@ Status validate_script_text(std::string_view what, std::string_view text, std::s
     const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == ' ' || c == '.' || c == ',' ||
                     c == '-' || c == '_' || c == ':' || c == '(' || c == ')' ||
                     extra_allowed.find(c) != std::string_view::npos;
-    if (!ok) return Error{"invalid " + std::string(what) + ": character '" + std::string(1, c) + "' is not allowed"};
+    if (!ok)
+      return Error{"invalid " + std::string(what) + ": character '" + std::string(1, c) + "' is not allowed"};
   }
   return {};
 }
@@ -49,7 +50,9 @@ std::string describe_host(const BootTarget& t) {
 
 }  // namespace
 
-bool arch_supported(std::string_view arch) { return arch == "x86_64" || arch == "i386"; }
+bool arch_supported(std::string_view arch) {
+  return arch == "x86_64" || arch == "i386";
+}
 
 Status validate_server_url(std::string_view url) {
   constexpr std::string_view scheme = "http://";
@@ -57,8 +60,8 @@ Status validate_server_url(std::string_view url) {
   const std::string_view rest = url.substr(scheme.size());
   if (rest.empty() || rest.size() > 255) return Error{"invalid server URL: no host"};
   for (char c : rest) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' || c == '[' ||
-                    c == ']';
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':' ||
+                    c == '[' || c == ']';
     if (!ok) return Error{"invalid server URL: only a host and port are allowed, no path"};
   }
   return {};
@@ -106,7 +109,8 @@ Result<std::string> render_retry_later_script(std::string_view mac, std::string_
       *canonical, reason, *canonical, reason, s.retry_later_delay_s, s.retry_later_delay_s, s.server_url);
 }
 
-Result<std::string> render_host_script(const BootTarget& t, std::string_view arch, const BootScriptSettings& s) {
+Result<std::string> render_host_script(const BootTarget& t, std::string_view arch,
+                                       const BootScriptSettings& s) {
   if (auto st = validate_target(t); !st) return st.error();
   if (auto st = validate_settings(s); !st) return st.error();
   if (auto st = validate_arch_word(arch); !st) return st.error();
@@ -135,8 +139,10 @@ Result<std::string> render_host_script(const BootTarget& t, std::string_view arc
   return fmt::format(
       "#!ipxe\n"
       "# swarmboot: {} boots image {} ({} mode).\n"
-      "# The kernel and initramfs come from the server over HTTP; the initramfs agent then fetches the image\n"
-      "# from the BitTorrent swarm, verified against the info-hash on the command line. Fetches are retried a\n"
+      "# The kernel and initramfs come from the server over HTTP; the initramfs agent then fetches the "
+      "image\n"
+      "# from the BitTorrent swarm, verified against the info-hash on the command line. Fetches are retried "
+      "a\n"
       "# bounded number of times so that a busy server or a lost packet does not strand the machine.\n"
       "set attempt:int32 0\n"
       ":fetch\n"

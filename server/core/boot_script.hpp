@@ -15,11 +15,11 @@
 namespace swarmboot::server {
 
 struct BootScriptSettings {
-  std::string server_url;          // "http://10.99.0.1:8080": where the host reaches us (no path)
-  int fetch_attempts = 5;          // kernel/initramfs fetch attempts before giving up
-  int retry_delay_s = 5;           // pause between attempts
-  int give_up_delay_s = 60;        // pause before rebooting after the last failed attempt
-  int retry_later_delay_s = 30;    // for "not ready" scripts: pause before asking the server again
+  std::string server_url;        // "http://10.99.0.1:8080": where the host reaches us (no path)
+  int fetch_attempts = 5;        // kernel/initramfs fetch attempts before giving up
+  int retry_delay_s = 5;         // pause between attempts
+  int give_up_delay_s = 60;      // pause before rebooting after the last failed attempt
+  int retry_later_delay_s = 30;  // for "not ready" scripts: pause before asking the server again
   std::string kernel_extra_args = "console=ttyS0,115200 console=tty0 quiet";
 };
 
@@ -31,7 +31,7 @@ struct BootTarget {
   std::string info_hash;  // 40 hex digits
   BootMode mode = BootMode::diskless;
   HostState state = HostState::fresh;
-  std::string token;      // per-host secret for its reports
+  std::string token;  // per-host secret for its reports
 };
 
 // Architectures whose iPXE can start our x86-64 kernel. undionly.kpxe is a 32-bit build, so BIOS machines

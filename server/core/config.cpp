@@ -3,7 +3,6 @@
 #include "core/config.hpp"
 
 #include <boost/program_options.hpp>
-
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -17,7 +16,8 @@ namespace po = boost::program_options;
 namespace {
 
 po::options_description make_options(ServerConfig& c, std::string& listen, std::string& dhcp_mode,
-                                     std::string& unknown_hosts, std::string& default_mode, std::string& log_level) {
+                                     std::string& unknown_hosts, std::string& default_mode,
+                                     std::string& log_level) {
   po::options_description d("swarmbootd options (config-file keys are the same names)");
   // clang-format off
   d.add_options()
@@ -51,7 +51,8 @@ po::options_description make_options(ServerConfig& c, std::string& listen, std::
 
 std::string env_name(const std::string& option) {
   std::string out = "SWARMBOOT_";
-  for (char c : option) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : option)
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -67,9 +68,12 @@ Status positive(const char* flag, int v, int lo, int hi) {
 
 std::string_view to_string(DhcpMode mode) {
   switch (mode) {
-    case DhcpMode::off: return "off";
-    case DhcpMode::full: return "full";
-    case DhcpMode::proxy: return "proxy";
+    case DhcpMode::off:
+      return "off";
+    case DhcpMode::full:
+      return "full";
+    case DhcpMode::proxy:
+      return "proxy";
   }
   return "off";
 }
@@ -95,10 +99,11 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
   ConfigLoad out;
   ServerConfig& c = out.config;
   std::string listen, dhcp_mode, unknown_hosts, default_mode, log_level, config_file;
-  po::options_description options = make_options(c, listen, dhcp_mode, unknown_hosts, default_mode, log_level);
+  po::options_description options =
+      make_options(c, listen, dhcp_mode, unknown_hosts, default_mode, log_level);
   po::options_description generic("general");
   generic.add_options()("help,h", "show this help")("config", po::value(&config_file),
-                                                     "config file (also SWARMBOOT_CONFIG)");
+                                                    "config file (also SWARMBOOT_CONFIG)");
   po::options_description all;
   all.add(generic).add(options);
 
@@ -116,7 +121,8 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
     std::vector<std::string> env_args;
     for (const auto& opt : options.options()) {
       const std::string name = opt->long_name();
-      if (auto it = env.find(env_name(name)); it != env.end()) env_args.push_back("--" + name + "=" + it->second);
+      if (auto it = env.find(env_name(name)); it != env.end())
+        env_args.push_back("--" + name + "=" + it->second);
     }
     if (auto it = env.find("SWARMBOOT_CONFIG"); it != env.end() && vm.count("config") == 0) {
       env_args.push_back("--config=" + it->second);
@@ -137,21 +143,29 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
   if (!l) return l.error();
   c.listen_address = l->first;
   c.listen_port = l->second;
-  if (dhcp_mode == "off") c.dhcp_mode = DhcpMode::off;
-  else if (dhcp_mode == "full") c.dhcp_mode = DhcpMode::full;
-  else if (dhcp_mode == "proxy") c.dhcp_mode = DhcpMode::proxy;
-  else return Error{"could not use --dhcp-mode '" + dhcp_mode + "': expected off, full or proxy"};
+  if (dhcp_mode == "off")
+    c.dhcp_mode = DhcpMode::off;
+  else if (dhcp_mode == "full")
+    c.dhcp_mode = DhcpMode::full;
+  else if (dhcp_mode == "proxy")
+    c.dhcp_mode = DhcpMode::proxy;
+  else
+    return Error{"could not use --dhcp-mode '" + dhcp_mode + "': expected off, full or proxy"};
   if (c.dhcp_mode != DhcpMode::off && c.interface.empty()) {
     return Error{"could not use --dhcp-mode " + dhcp_mode + ": --interface is required"};
   }
-  if (unknown_hosts == "register") c.unknown_hosts = UnknownHostPolicy::register_default;
-  else if (unknown_hosts == "retry") c.unknown_hosts = UnknownHostPolicy::retry;
-  else return Error{"could not use --unknown-hosts '" + unknown_hosts + "': expected register or retry"};
+  if (unknown_hosts == "register")
+    c.unknown_hosts = UnknownHostPolicy::register_default;
+  else if (unknown_hosts == "retry")
+    c.unknown_hosts = UnknownHostPolicy::retry;
+  else
+    return Error{"could not use --unknown-hosts '" + unknown_hosts + "': expected register or retry"};
   auto mode = parse_boot_mode(default_mode);
   if (!mode) return Error{"could not use --default-mode: " + mode.error().message};
   c.default_mode = *mode;
   if (!c.default_image.empty()) {
-    if (auto s = validate_image_name(c.default_image); !s) return Error{"could not use --default-image: " + s.error().message};
+    if (auto s = validate_image_name(c.default_image); !s)
+      return Error{"could not use --default-image: " + s.error().message};
   }
   if (c.unknown_hosts == UnknownHostPolicy::register_default && c.default_image.empty()) {
     return Error{"could not use --unknown-hosts register: --default-image is required"};
@@ -160,17 +174,19 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
     return Error{"could not use --log-level '" + log_level + "': expected debug, info, warn or error"};
   }
   if (!c.advertise_url.empty()) {
-    if (auto s = validate_server_url(c.advertise_url); !s) return Error{"could not use --advertise-url: " + s.error().message};
+    if (auto s = validate_server_url(c.advertise_url); !s)
+      return Error{"could not use --advertise-url: " + s.error().message};
   }
   if (c.data_dir.empty()) return Error{"could not use --data-dir: empty"};
   if (c.boot_dir.empty()) c.boot_dir = c.data_dir + "/boot";
-  for (auto s : {positive("announce-interval", c.announce_interval, 1, 86400),
-                 positive("announce-interval-downloading", c.announce_interval_downloading, 1, 86400),
-                 positive("max-numwant", c.max_numwant, 1, 1000), positive("http-threads", c.http_threads, 1, 64),
-                 positive("boot-attempts", c.boot_attempts, 1, 100),
-                 positive("boot-retry-delay", c.boot_retry_delay, 0, 3600),
-                 positive("retry-later-delay", c.retry_later_delay, 0, 3600),
-                 positive("seed-upload-limit", c.seed_upload_limit, 0, 1 << 30)}) {
+  for (auto s :
+       {positive("announce-interval", c.announce_interval, 1, 86400),
+        positive("announce-interval-downloading", c.announce_interval_downloading, 1, 86400),
+        positive("max-numwant", c.max_numwant, 1, 1000), positive("http-threads", c.http_threads, 1, 64),
+        positive("boot-attempts", c.boot_attempts, 1, 100),
+        positive("boot-retry-delay", c.boot_retry_delay, 0, 3600),
+        positive("retry-later-delay", c.retry_later_delay, 0, 3600),
+        positive("seed-upload-limit", c.seed_upload_limit, 0, 1 << 30)}) {
     if (!s) return s.error();
   }
   if (c.max_body_bytes < 1024 || c.max_body_bytes > (64u << 20)) {

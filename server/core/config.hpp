@@ -23,14 +23,14 @@ enum class UnknownHostPolicy { register_default, retry };
 struct ServerConfig {
   std::string data_dir = "/var/lib/swarmboot";
   std::string listen_address = "0.0.0.0";
-  std::uint16_t listen_port = 8080;       // 0: any free port (written to DATA_DIR/swarmbootd.port)
-  std::string boot_dir;                   // default DATA_DIR/boot
-  std::string advertise_url;              // empty: http://<address the request arrived on>:<port>
+  std::uint16_t listen_port = 8080;  // 0: any free port (written to DATA_DIR/swarmbootd.port)
+  std::string boot_dir;              // default DATA_DIR/boot
+  std::string advertise_url;         // empty: http://<address the request arrived on>:<port>
   std::string api_token_file;
-  std::string api_token;                  // from SWARMBOOT_API_TOKEN only
+  std::string api_token;  // from SWARMBOOT_API_TOKEN only
   DhcpMode dhcp_mode = DhcpMode::off;
   std::string interface;
-  std::string dhcp_range;                 // e.g. "10.99.0.100,10.99.0.200,12h" (dnsmasq syntax)
+  std::string dhcp_range;  // e.g. "10.99.0.100,10.99.0.200,12h" (dnsmasq syntax)
   UnknownHostPolicy unknown_hosts = UnknownHostPolicy::retry;
   std::string default_image;
   BootMode default_mode = BootMode::diskless;
@@ -51,7 +51,7 @@ struct ServerConfig {
 
 struct ConfigLoad {
   ServerConfig config;
-  bool help = false;       // --help was given: print help_text and exit 0
+  bool help = false;  // --help was given: print help_text and exit 0
   std::string help_text;
 };
 

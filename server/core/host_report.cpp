@@ -13,7 +13,8 @@ Status apply_host_report(HostRecord& host, const HostEvent& report) {
       next.progress = 0;
     }
     next.state = *report.state;
-    next.reason = next.state == HostState::failed ? (report.message.empty() ? "no reason given" : report.message) : "";
+    next.reason =
+        next.state == HostState::failed ? (report.message.empty() ? "no reason given" : report.message) : "";
   } else if (report.state == HostState::failed && !report.message.empty()) {
     next.reason = report.message;
   }

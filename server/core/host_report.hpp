@@ -20,10 +20,10 @@ struct HostRecord {
   std::string image;
   BootMode mode = BootMode::diskless;
   HostState state = HostState::fresh;
-  std::string reason;        // why it failed (state failed), else empty
-  double progress = 0;       // fraction of the image's pieces the host has
-  std::string token;         // per-host secret for its reports
-  std::string ip;            // address it last spoke from
+  std::string reason;   // why it failed (state failed), else empty
+  double progress = 0;  // fraction of the image's pieces the host has
+  std::string token;    // per-host secret for its reports
+  std::string ip;       // address it last spoke from
   std::int64_t last_seen_ms = 0;
   std::int64_t created_ms = 0;
   std::optional<double> progress_at_switch_root;  // progress when it reported stage switch_root

@@ -5,21 +5,30 @@ namespace swarmboot::server {
 
 std::string_view to_string(HostState state) {
   switch (state) {
-    case HostState::fresh: return "new";
-    case HostState::booting: return "booting";
-    case HostState::running: return "running";
-    case HostState::installing: return "installing";
-    case HostState::installed: return "installed";
-    case HostState::failed: return "failed";
+    case HostState::fresh:
+      return "new";
+    case HostState::booting:
+      return "booting";
+    case HostState::running:
+      return "running";
+    case HostState::installing:
+      return "installing";
+    case HostState::installed:
+      return "installed";
+    case HostState::failed:
+      return "failed";
   }
   return "unknown";
 }
 
 std::string_view to_string(BootMode mode) {
   switch (mode) {
-    case BootMode::diskless: return "diskless";
-    case BootMode::install: return "install";
-    case BootMode::hypervisor: return "hypervisor";
+    case BootMode::diskless:
+      return "diskless";
+    case BootMode::install:
+      return "install";
+    case BootMode::hypervisor:
+      return "hypervisor";
   }
   return "unknown";
 }
@@ -37,7 +46,8 @@ Result<BootMode> parse_boot_mode(std::string_view text) {
   for (auto m : {BootMode::diskless, BootMode::install, BootMode::hypervisor}) {
     if (text == to_string(m)) return m;
   }
-  return Error{"invalid boot mode '" + std::string(text.substr(0, 40)) + "': expected diskless, install or hypervisor"};
+  return Error{"invalid boot mode '" + std::string(text.substr(0, 40)) +
+               "': expected diskless, install or hypervisor"};
 }
 
 Status check_transition(BootMode mode, HostState from, HostState to) {
@@ -46,12 +56,24 @@ Status check_transition(BootMode mode, HostState from, HostState to) {
   const bool installs = mode == BootMode::install;
   bool allowed = false;
   switch (to) {
-    case S::booting: allowed = !installs && (from == S::fresh || from == S::running || from == S::failed); break;
-    case S::running: allowed = !installs && from == S::booting; break;
-    case S::installing: allowed = installs && (from == S::fresh || from == S::failed); break;
-    case S::installed: allowed = installs && from == S::installing; break;
-    case S::fresh: allowed = false; break;  // only an administrator's reimage returns a host to new
-    case S::failed: allowed = true; break;
+    case S::booting:
+      allowed = !installs && (from == S::fresh || from == S::running || from == S::failed);
+      break;
+    case S::running:
+      allowed = !installs && from == S::booting;
+      break;
+    case S::installing:
+      allowed = installs && (from == S::fresh || from == S::failed);
+      break;
+    case S::installed:
+      allowed = installs && from == S::installing;
+      break;
+    case S::fresh:
+      allowed = false;
+      break;  // only an administrator's reimage returns a host to new
+    case S::failed:
+      allowed = true;
+      break;
   }
   if (allowed) return {};
   std::string why;
@@ -66,8 +88,8 @@ Status check_transition(BootMode mode, HostState from, HostState to) {
   } else {
     why = "not a step of the " + std::string(to_string(mode)) + " life cycle";
   }
-  return Error{"could not change state from " + std::string(to_string(from)) + " to " + std::string(to_string(to)) +
-               ": " + why};
+  return Error{"could not change state from " + std::string(to_string(from)) + " to " +
+               std::string(to_string(to)) + ": " + why};
 }
 
 HostState state_after_assignment(HostState current) {

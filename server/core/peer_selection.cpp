@@ -10,8 +10,10 @@ namespace {
 std::string ipv4_slash24(const std::string& ip) {
   int dots = 0;
   for (char c : ip) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') return {};
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return {};
   }
   if (dots != 3) return {};
   return ip.substr(0, ip.rfind('.') + 1);

@@ -14,10 +14,10 @@
 namespace swarmboot::server {
 
 struct PeerCandidate {
-  std::string peer_id;       // 20 raw bytes
-  std::string ip;            // dotted IPv4 (or IPv6 text)
+  std::string peer_id;  // 20 raw bytes
+  std::string ip;       // dotted IPv4 (or IPv6 text)
   std::uint16_t port = 0;
-  std::string rack;          // the host's `rack` label when known, else empty
+  std::string rack;            // the host's `rack` label when known, else empty
   std::int64_t joined_ms = 0;  // when it first announced; larger = newer
   bool seed = false;
 };
@@ -27,7 +27,7 @@ struct PeerQuery {
   std::string ip;
   std::string rack;
   int numwant = 50;
-  bool seed = false;         // a seed gets no other seeds (it needs nothing from them)
+  bool seed = false;  // a seed gets no other seeds (it needs nothing from them)
 };
 
 // Whether two peers are "near": same non-empty rack, or (when either rack is unknown) the same IPv4 /24.

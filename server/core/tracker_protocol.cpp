@@ -107,11 +107,16 @@ Result<AnnounceRequest> parse_announce(const QueryParams& p, int max_numwant) {
   r.downloaded = *down;
   r.left = *left;
   const std::string event = query_value(p, "event");
-  if (event.empty() || event == "empty") r.event = AnnounceEvent::none;
-  else if (event == "started") r.event = AnnounceEvent::started;
-  else if (event == "stopped") r.event = AnnounceEvent::stopped;
-  else if (event == "completed") r.event = AnnounceEvent::completed;
-  else return Error{"invalid event"};
+  if (event.empty() || event == "empty")
+    r.event = AnnounceEvent::none;
+  else if (event == "started")
+    r.event = AnnounceEvent::started;
+  else if (event == "stopped")
+    r.event = AnnounceEvent::stopped;
+  else if (event == "completed")
+    r.event = AnnounceEvent::completed;
+  else
+    return Error{"invalid event"};
   const std::string compact = query_value(p, "compact");
   r.compact = compact != "0";
   if (p.count("numwant") != 0) {
@@ -135,8 +140,12 @@ Result<std::vector<std::string>> parse_scrape(const QueryParams& params) {
   return out;
 }
 
-std::string bencode_string(std::string_view s) { return std::to_string(s.size()) + ":" + std::string(s); }
-std::string bencode_int(std::int64_t v) { return "i" + std::to_string(v) + "e"; }
+std::string bencode_string(std::string_view s) {
+  return std::to_string(s.size()) + ":" + std::string(s);
+}
+std::string bencode_int(std::int64_t v) {
+  return "i" + std::to_string(v) + "e";
+}
 
 std::string bencode_announce(const AnnounceResponse& r, bool compact) {
   // Keys in sorted order, as bencoding requires.
@@ -161,8 +170,8 @@ std::string bencode_announce(const AnnounceResponse& r, bool compact) {
   } else {
     out += "l";
     for (const auto& p : r.peers) {
-      out += "d" + bencode_string("ip") + bencode_string(p.ip) + bencode_string("peer id") + bencode_string(p.peer_id) +
-             bencode_string("port") + bencode_int(p.port) + "e";
+      out += "d" + bencode_string("ip") + bencode_string(p.ip) + bencode_string("peer id") +
+             bencode_string(p.peer_id) + bencode_string("port") + bencode_int(p.port) + "e";
     }
     out += "e";
   }
@@ -176,7 +185,8 @@ std::string bencode_failure(std::string_view reason) {
 
 std::string bencode_scrape(const std::vector<ScrapeEntry>& entries) {
   std::vector<ScrapeEntry> sorted = entries;
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.info_hash < b.info_hash; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.info_hash < b.info_hash; });
   // A dictionary may not repeat a key: a client naming one info-hash twice gets it once.
   sorted.erase(std::unique(sorted.begin(), sorted.end(),
                            [](const auto& a, const auto& b) { return a.info_hash == b.info_hash; }),

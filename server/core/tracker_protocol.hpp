@@ -36,7 +36,7 @@ struct AnnounceRequest {
   std::int64_t left = 0;
   AnnounceEvent event = AnnounceEvent::none;
   bool compact = true;
-  int numwant = 50;       // clamped to [0, max_numwant]
+  int numwant = 50;  // clamped to [0, max_numwant]
 };
 
 // Validates the BEP 3 parameters. numwant defaults to 50 and is clamped to max_numwant.

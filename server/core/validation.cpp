@@ -7,9 +7,15 @@
 namespace swarmboot::server {
 namespace {
 
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_alnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
 std::string quoted(std::string_view s) {
   // Messages echo user input; keep them to one printable line.
   std::string out;
@@ -63,7 +69,9 @@ Result<std::string> canonical_mac(std::string_view text) {
 
 Status validate_hostname(std::string_view name) {
   if (name.empty()) return {};
-  const auto bad = [&](const std::string& why) { return Error{"invalid hostname " + quoted(name) + ": " + why}; };
+  const auto bad = [&](const std::string& why) {
+    return Error{"invalid hostname " + quoted(name) + ": " + why};
+  };
   if (name.size() > 253) return bad("longer than 253 characters");
   size_t start = 0;
   while (start <= name.size()) {
@@ -89,7 +97,8 @@ Status validate_label(std::string_view key, std::string_view value) {
       return Error{"invalid label key " + quoted(key) + ": only a-z, 0-9, '.', '_' and '-' are allowed"};
     }
   }
-  if (value.size() > 63) return Error{"invalid value for label '" + std::string(key) + "': longer than 63 characters"};
+  if (value.size() > 63)
+    return Error{"invalid value for label '" + std::string(key) + "': longer than 63 characters"};
   for (char c : value) {
     if (!is_alnum(c) && c != '.' && c != '_' && c != '-') {
       return Error{"invalid value " + quoted(value) + " for label '" + std::string(key) +
@@ -101,7 +110,8 @@ Status validate_label(std::string_view key, std::string_view value) {
 
 Result<std::pair<std::string, std::string>> parse_label(std::string_view text) {
   const auto eq = text.find('=');
-  if (eq == std::string_view::npos) return Error{"invalid label " + quoted(text) + ": expected key=value, e.g. rack=r1"};
+  if (eq == std::string_view::npos)
+    return Error{"invalid label " + quoted(text) + ": expected key=value, e.g. rack=r1"};
   std::string key(text.substr(0, eq));
   std::string value(text.substr(eq + 1));
   if (auto s = validate_label(key, value); !s) return s.error();
@@ -119,9 +129,11 @@ Status validate_token(std::string_view token) {
 }
 
 Status validate_arch_word(std::string_view word) {
-  if (word.empty() || word.size() > 16) return Error{"invalid architecture " + quoted(word) + ": 1 to 16 characters"};
+  if (word.empty() || word.size() > 16)
+    return Error{"invalid architecture " + quoted(word) + ": 1 to 16 characters"};
   for (char c : word) {
-    if (!is_lower_alnum(c) && c != '_') return Error{"invalid architecture " + quoted(word) + ": only a-z, 0-9 and '_'"};
+    if (!is_lower_alnum(c) && c != '_')
+      return Error{"invalid architecture " + quoted(word) + ": only a-z, 0-9 and '_'"};
   }
   return {};
 }

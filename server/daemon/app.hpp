@@ -27,9 +27,9 @@ struct AppContext {
   ServerConfig config;
   StateStore* store = nullptr;
   Tracker* tracker = nullptr;
-  Seeder* seeder = nullptr;          // null when --seeder false
+  Seeder* seeder = nullptr;  // null when --seeder false
   Metrics* metrics = nullptr;
-  std::function<std::int64_t()> now_ms;  // wall clock in ms (a seam for tests)
+  std::function<std::int64_t()> now_ms;    // wall clock in ms (a seam for tests)
   std::function<std::string()> new_token;  // per-host secrets
 };
 
@@ -73,10 +73,11 @@ class App {
   AppContext ctx_;
   Logger log_;
   ImageRegistry registry_;
-  std::mutex refresh_mutex_;                  // serialises refresh_images()
-  bool loaded_ = false;                       // guarded by refresh_mutex_: the catalog was built once
+  std::mutex refresh_mutex_;  // serialises refresh_images()
+  bool loaded_ = false;       // guarded by refresh_mutex_: the catalog was built once
   mutable std::mutex catalog_mutex_;
-  std::shared_ptr<const Catalog> catalog_;    // guarded by catalog_mutex_ (the pointer; the Catalog is immutable)
+  std::shared_ptr<const Catalog>
+      catalog_;  // guarded by catalog_mutex_ (the pointer; the Catalog is immutable)
 };
 
 // 32 random hex digits from the kernel's CSPRNG.

@@ -1,16 +1,16 @@
 // Beast server: one strand per connection, a custom body type that streams a file span with pread.
 #include "daemon/http_server.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -32,7 +32,9 @@ Result<std::shared_ptr<OpenFile>> OpenFile::open(const std::string& path) {
   return std::shared_ptr<OpenFile>(new OpenFile(fd, st.st_size, st.st_mtim.tv_sec));
 }
 
-OpenFile::~OpenFile() { ::close(fd_); }
+OpenFile::~OpenFile() {
+  ::close(fd_);
+}
 
 namespace {
 
@@ -50,8 +52,8 @@ struct FileSpanBody {
     boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
       ec = {};
       if (sent_ >= body_.length) return boost::none;
-      const auto want = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(buf_.size()),
-                                                                        body_.length - sent_));
+      const auto want = static_cast<std::size_t>(
+          std::min<std::int64_t>(static_cast<std::int64_t>(buf_.size()), body_.length - sent_));
       const ssize_t got = ::pread(body_.file->fd(), buf_.data(), want, body_.offset + sent_);
       if (got <= 0) {
         ec = beast::error_code(got < 0 ? errno : EIO, beast::system_category());
@@ -59,7 +61,8 @@ struct FileSpanBody {
       }
       sent_ += got;
       if (body_.on_sent) body_.on_sent(static_cast<std::uint64_t>(got));
-      return std::make_pair(asio::const_buffer(buf_.data(), static_cast<std::size_t>(got)), sent_ < body_.length);
+      return std::make_pair(asio::const_buffer(buf_.data(), static_cast<std::size_t>(got)),
+                            sent_ < body_.length);
     }
 
    private:
@@ -105,23 +108,24 @@ struct HttpServer::Session : std::enable_shared_from_this<HttpServer::Session> {
     parser->body_limit(server.options_.max_body_bytes);
     parser->header_limit(16 * 1024);
     stream.expires_after(std::chrono::seconds(60));  // idle keep-alive connections are closed after this
-    http::async_read(stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    http::async_read(stream, buffer, *parser,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::connection_reset || ec == asio::error::eof) {
       return close();
     }
     busy = true;
     if (ec) {
       // Malformed or oversized requests: one error answer, then close (the stream position is unknown).
       const bool too_big = ec == http::error::body_limit || ec == http::error::header_limit;
-      http::response<http::string_body> res{too_big ? http::status::payload_too_large : http::status::bad_request, 11};
+      http::response<http::string_body> res{
+          too_big ? http::status::payload_too_large : http::status::bad_request, 11};
       res.set(http::field::content_type, "application/json");
-      res.body() = std::string("{\"error\":\"") + (too_big ? "request too large" : "malformed HTTP request") + "\"}\n";
+      res.body() =
+          std::string("{\"error\":\"") + (too_big ? "request too large" : "malformed HTTP request") + "\"}\n";
       res.keep_alive(false);
       res.prepare_payload();
       server.log_.debug("bad request from {}: {}", peer.remote_ip, ec.message());
@@ -152,7 +156,8 @@ struct HttpServer::Session : std::enable_shared_from_this<HttpServer::Session> {
     res.keep_alive(keep);
     if (head) {
       // HEAD: the headers a GET would have, no body.
-      const std::uint64_t length = reply.file ? static_cast<std::uint64_t>(reply.file->length) : res.body().size();
+      const std::uint64_t length =
+          reply.file ? static_cast<std::uint64_t>(reply.file->length) : res.body().size();
       res.body().clear();
       res.content_length(length);
     } else {
@@ -166,11 +171,12 @@ struct HttpServer::Session : std::enable_shared_from_this<HttpServer::Session> {
     response = std::forward<Message>(message);
     stream.expires_after(std::chrono::minutes(30));  // a large web-seed response on a slow link
     auto& res = std::get<std::decay_t<Message>>(response);
-    http::async_write(stream, res, [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
-      self->response = std::monostate{};
-      if (ec || close_after) return self->close();
-      self->read();
-    });
+    http::async_write(stream, res,
+                      [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                        self->response = std::monostate{};
+                        if (ec || close_after) return self->close();
+                        self->read();
+                      });
   }
 
   void close() {
@@ -192,7 +198,8 @@ HttpServer::HttpServer(const HttpServerOptions& options, Handler handler, Logger
 
 HttpServer::~HttpServer() = default;
 
-Result<std::unique_ptr<HttpServer>> HttpServer::bind(const HttpServerOptions& options, Handler handler, Logger log) {
+Result<std::unique_ptr<HttpServer>> HttpServer::bind(const HttpServerOptions& options, Handler handler,
+                                                     Logger log) {
   std::unique_ptr<HttpServer> s(new HttpServer(options, std::move(handler), std::move(log)));
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);

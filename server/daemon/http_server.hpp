@@ -9,12 +9,11 @@
 // keep-alive connections; run() returns when nothing is left (or after the grace period).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,7 +57,7 @@ struct FileSpan {
 
 struct Reply {
   http::response<http::string_body> message;  // status, headers, and the body unless `file` is set
-  std::optional<FileSpan> file;                // stream this as the body instead
+  std::optional<FileSpan> file;               // stream this as the body instead
 };
 
 struct Peer {
@@ -79,7 +78,8 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   // Binds and listens (so the port is known before run()).
-  static Result<std::unique_ptr<HttpServer>> bind(const HttpServerOptions& options, Handler handler, Logger log);
+  static Result<std::unique_ptr<HttpServer>> bind(const HttpServerOptions& options, Handler handler,
+                                                  Logger log);
   ~HttpServer();
 
   std::uint16_t port() const { return port_; }
@@ -104,8 +104,8 @@ class HttpServer {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  boost::asio::steady_timer drain_timer_{io_};                 // only used on the io_context after stop()
-  std::chrono::steady_clock::time_point drain_deadline_;       // set once by stop()
+  boost::asio::steady_timer drain_timer_{io_};            // only used on the io_context after stop()
+  std::chrono::steady_clock::time_point drain_deadline_;  // set once by stop()
   std::mutex sessions_mutex_;
   std::vector<std::weak_ptr<Session>> sessions_;  // guarded by sessions_mutex_
 };

@@ -20,7 +20,7 @@ class Metrics {
 
   struct Gauges {
     std::map<std::string, int> hosts_by_state;
-    std::map<std::string, int> peers_per_swarm;          // by image name
+    std::map<std::string, int> peers_per_swarm;            // by image name
     std::map<std::string, std::int64_t> bittorrent_bytes;  // by image name: the seeder's upload
     std::uint64_t announces = 0;
   };

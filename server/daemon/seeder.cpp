@@ -1,16 +1,15 @@
 // libtorrent seeding of registered images; see seeder.hpp.
 #include "daemon/seeder.hpp"
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "swarmcore/swarm_settings.hpp"
@@ -38,7 +37,9 @@ Result<std::unique_ptr<Seeder>> Seeder::start(const SeederOptions& options, Logg
   return s;
 }
 
-Seeder::~Seeder() { stop(); }
+Seeder::~Seeder() {
+  stop();
+}
 
 void Seeder::alert_loop() {
   auto last_update = std::chrono::steady_clock::now();
@@ -62,7 +63,8 @@ void Seeder::alert_loop() {
         }
       } else if (auto* r = lt::alert_cast<lt::save_resume_data_alert>(a)) {
         const std::vector<char> buf = lt::write_resume_data_buf(r->params);
-        const std::string hex = to_hex(std::string(reinterpret_cast<const char*>(r->params.info_hashes.v1.data()), 20));
+        const std::string hex =
+            to_hex(std::string(reinterpret_cast<const char*>(r->params.info_hashes.v1.data()), 20));
         std::ofstream(fs::path(options_.resume_dir) / (hex + ".resume"), std::ios::binary)
             .write(buf.data(), static_cast<std::streamsize>(buf.size()));
         resume_pending_.fetch_sub(1);
@@ -110,7 +112,8 @@ void Seeder::sync(const std::vector<ImageRecord>& images, const ImageRegistry& r
       ss << in.rdbuf();
       const std::string buf = ss.str();
       lt::error_code ec;
-      atp = lt::read_resume_data(lt::span<const char>(buf.data(), static_cast<std::ptrdiff_t>(buf.size())), ec);
+      atp =
+          lt::read_resume_data(lt::span<const char>(buf.data(), static_cast<std::ptrdiff_t>(buf.size())), ec);
       if (ec) {
         log_.warn("ignoring resume data for {}: {}", name, ec.message());
         atp = lt::add_torrent_params();
@@ -166,7 +169,8 @@ void Seeder::stop() {
   while (resume_pending_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (resume_pending_.load() > 0) log_.warn("gave up waiting for resume data of {} torrents", resume_pending_.load());
+  if (resume_pending_.load() > 0)
+    log_.warn("gave up waiting for resume data of {} torrents", resume_pending_.load());
   resume_pending_.store(0);
   if (alerts_.joinable()) alerts_.join();
   seeded_.clear();

@@ -7,11 +7,10 @@
 // resume data during `stop`.
 #pragma once
 
-#include <libtorrent/session.hpp>
-#include <libtorrent/torrent_handle.hpp>
-
 #include <atomic>
 #include <cstdint>
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,8 +65,8 @@ class Seeder {
   std::atomic<int> resume_pending_{0};
   std::thread alerts_;
 
-  std::mutex sync_mutex_;                    // serialises sync() and stop()
-  std::map<std::string, Seeded> seeded_;     // guarded by sync_mutex_; by image name
+  std::mutex sync_mutex_;                 // serialises sync() and stop()
+  std::map<std::string, Seeded> seeded_;  // guarded by sync_mutex_; by image name
   mutable std::mutex stats_mutex_;
   std::map<std::string, std::int64_t> uploaded_;  // guarded by stats_mutex_; by info-hash hex
   std::map<std::string, std::string> names_;      // guarded by stats_mutex_; info-hash hex -> image name

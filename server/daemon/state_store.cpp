@@ -11,11 +11,13 @@ namespace {
 const char* const kMigrations[] = {
     // 1: the three tables.
     "CREATE TABLE images ("
-    "  name TEXT PRIMARY KEY, info_hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, piece_size INTEGER NOT NULL,"
+    "  name TEXT PRIMARY KEY, info_hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, piece_size INTEGER NOT "
+    "NULL,"
     "  num_pieces INTEGER NOT NULL, path TEXT NOT NULL, format TEXT NOT NULL, added INTEGER NOT NULL);"
     "CREATE TABLE hosts ("
     "  mac TEXT PRIMARY KEY, hostname TEXT NOT NULL DEFAULT '', labels TEXT NOT NULL DEFAULT '{}',"
-    "  image TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+    "  image TEXT NOT NULL DEFAULT '', mode TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT "
+    "'',"
     "  progress REAL NOT NULL DEFAULT 0, token TEXT NOT NULL, ip TEXT NOT NULL DEFAULT '',"
     "  last_seen INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
     "  progress_at_switch_root REAL, progress_at_booted REAL);"
@@ -31,7 +33,9 @@ static_assert(std::size(kMigrations) == StateStore::kSchemaVersion);
 
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -46,14 +50,17 @@ class Statement {
     return *this;
   }
   Statement& bind(int i, const std::optional<double>& v) {
-    if (v) sqlite3_bind_double(stmt_, i, *v);
-    else sqlite3_bind_null(stmt_, i);
+    if (v)
+      sqlite3_bind_double(stmt_, i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
     return *this;
   }
   int step() { return sqlite3_step(stmt_); }
   std::string text(int col) {
     const auto* p = sqlite3_column_text(stmt_, col);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col));
+    return p == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col));
   }
   std::int64_t i64(int col) { return sqlite3_column_int64(stmt_, col); }
   std::optional<double> real(int col) {
@@ -67,7 +74,9 @@ class Statement {
   int rc_;
 };
 
-std::string labels_to_json(const Labels& labels) { return nlohmann::json(labels).dump(); }
+std::string labels_to_json(const Labels& labels) {
+  return nlohmann::json(labels).dump();
+}
 Labels labels_from_json(const std::string& text) {
   Labels out;
   auto j = nlohmann::json::parse(text, nullptr, false);
@@ -106,8 +115,8 @@ HostRecord read_host(Statement& s) {
 
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path, Logger log) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return Error{"could not open database " + path + ": " + why};
@@ -116,7 +125,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& path, Lo
   std::unique_ptr<StateStore> store(new StateStore(db, std::move(log)));
   std::lock_guard lock(store->mutex_);
   // WAL: readers never block the writer; synchronous=NORMAL is durable across process crashes in WAL mode.
-  if (auto s = store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !s) {
+  if (auto s = store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      !s) {
     return wrap("could not open database " + path, s.error());
   }
   if (auto s = store->migrate(); !s) return wrap("could not migrate database " + path, s.error());
@@ -166,12 +176,17 @@ int StateStore::schema_version() {
 
 Status StateStore::replace_images(const std::vector<ImageRecord>& images) {
   std::lock_guard lock(mutex_);
-  if (auto s = exec("BEGIN IMMEDIATE; DELETE FROM images;"); !s) return wrap("could not store images", s.error());
+  if (auto s = exec("BEGIN IMMEDIATE; DELETE FROM images;"); !s)
+    return wrap("could not store images", s.error());
   for (const auto& r : images) {
     Statement st(db_,
                  "INSERT INTO images(name, info_hash, size, piece_size, num_pieces, path, format, added)"
                  " VALUES(?,?,?,?,?,?,?,?)");
-    st.bind(1, r.name).bind(2, r.info_hash).bind(3, r.size).bind(4, r.piece_size).bind(5, std::int64_t{r.num_pieces});
+    st.bind(1, r.name)
+        .bind(2, r.info_hash)
+        .bind(3, r.size)
+        .bind(4, r.piece_size)
+        .bind(5, std::int64_t{r.num_pieces});
     st.bind(6, r.path).bind(7, std::string(to_string(r.format))).bind(8, r.added);
     if (!st.ok() || st.step() != SQLITE_DONE) {
       const std::string why = st.error();
@@ -185,7 +200,9 @@ Status StateStore::replace_images(const std::vector<ImageRecord>& images) {
 
 Result<std::vector<ImageRecord>> StateStore::images() {
   std::lock_guard lock(mutex_);
-  Statement st(db_, "SELECT name, info_hash, size, piece_size, num_pieces, path, format, added FROM images ORDER BY name");
+  Statement st(
+      db_,
+      "SELECT name, info_hash, size, piece_size, num_pieces, path, format, added FROM images ORDER BY name");
   if (!st.ok()) return Error{"could not list images: " + st.error()};
   std::vector<ImageRecord> out;
   while (st.step() == SQLITE_ROW) {
@@ -257,33 +274,41 @@ Result<std::optional<HostRecord>> StateStore::change_host(const std::string& mac
   if (auto s = change(host, events); !s) return rollback(s.error());
   if (host) {
     host->mac = mac;
-    Statement st(db_,
-                 "INSERT OR REPLACE INTO hosts(mac, hostname, labels, image, mode, state, reason, progress, token, ip,"
-                 " last_seen, created, progress_at_switch_root, progress_at_booted)"
-                 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    Statement st(
+        db_,
+        "INSERT OR REPLACE INTO hosts(mac, hostname, labels, image, mode, state, reason, progress, token, ip,"
+        " last_seen, created, progress_at_switch_root, progress_at_booted)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, host->mac).bind(2, host->hostname).bind(3, labels_to_json(host->labels)).bind(4, host->image);
-    st.bind(5, std::string(to_string(host->mode))).bind(6, std::string(to_string(host->state))).bind(7, host->reason);
+    st.bind(5, std::string(to_string(host->mode)))
+        .bind(6, std::string(to_string(host->state)))
+        .bind(7, host->reason);
     st.bind(8, std::optional<double>(host->progress)).bind(9, host->token).bind(10, host->ip);
     st.bind(11, host->last_seen_ms).bind(12, host->created_ms).bind(13, host->progress_at_switch_root);
     st.bind(14, host->progress_at_booted);
-    if (!st.ok() || st.step() != SQLITE_DONE) return rollback(Error{"could not store host " + mac + ": " + st.error()});
+    if (!st.ok() || st.step() != SQLITE_DONE)
+      return rollback(Error{"could not store host " + mac + ": " + st.error()});
   } else if (current->has_value()) {
     Statement st(db_, "DELETE FROM hosts WHERE mac = ?");
     st.bind(1, mac);
-    if (!st.ok() || st.step() != SQLITE_DONE) return rollback(Error{"could not delete host " + mac + ": " + st.error()});
+    if (!st.ok() || st.step() != SQLITE_DONE)
+      return rollback(Error{"could not delete host " + mac + ": " + st.error()});
   }
   for (auto& e : events) {
     Statement st(db_,
-                 "INSERT INTO events(time, mac, kind, state, stage, progress, message, agent) VALUES(?,?,?,?,?,?,?,?)");
+                 "INSERT INTO events(time, mac, kind, state, stage, progress, message, agent) "
+                 "VALUES(?,?,?,?,?,?,?,?)");
     st.bind(1, e.time_ms).bind(2, mac).bind(3, e.kind).bind(4, e.state).bind(5, e.stage).bind(6, e.progress);
     st.bind(7, e.message).bind(8, e.agent_json);
-    if (!st.ok() || st.step() != SQLITE_DONE) return rollback(Error{"could not store event for " + mac + ": " + st.error()});
+    if (!st.ok() || st.step() != SQLITE_DONE)
+      return rollback(Error{"could not store event for " + mac + ": " + st.error()});
   }
   if (auto s = exec("COMMIT;"); !s) return rollback(wrap("could not change host " + mac, s.error()));
   return host;
 }
 
-Result<std::vector<EventRecord>> StateStore::events(const std::string& mac, std::int64_t after_id, int limit) {
+Result<std::vector<EventRecord>> StateStore::events(const std::string& mac, std::int64_t after_id,
+                                                    int limit) {
   std::lock_guard lock(mutex_);
   const char* sql = mac.empty()
                         ? "SELECT id, time, mac, kind, state, stage, progress, message, agent FROM events"

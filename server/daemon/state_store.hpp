@@ -27,11 +27,11 @@
 namespace swarmboot::server {
 
 struct EventRecord {
-  std::int64_t id = 0;       // assigned by the store
+  std::int64_t id = 0;  // assigned by the store
   std::int64_t time_ms = 0;
   std::string mac;
-  std::string kind;          // "report", "assign", "reimage", "register", "delete", "refused"
-  std::string state;         // the host's state after the event
+  std::string kind;   // "report", "assign", "reimage", "register", "delete", "refused"
+  std::string state;  // the host's state after the event
   std::string stage;
   std::optional<double> progress;
   std::string message;

@@ -23,8 +23,9 @@ bool Tracker::registered(const std::string& info_hash) const {
   return swarms_.count(info_hash) != 0;
 }
 
-Result<AnnounceResponse> Tracker::announce(const AnnounceRequest& r, const std::string& ip, const std::string& rack,
-                                           const OriginSeed& origin, std::int64_t now_ms) {
+Result<AnnounceResponse> Tracker::announce(const AnnounceRequest& r, const std::string& ip,
+                                           const std::string& rack, const OriginSeed& origin,
+                                           std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   auto it = swarms_.find(r.info_hash);
   if (it == swarms_.end()) return Error{"unregistered torrent"};

@@ -19,14 +19,14 @@
 namespace swarmboot::server {
 
 struct TrackerSettings {
-  int interval_s = 60;              // seeds
-  int interval_downloading_s = 5;   // peers still downloading
+  int interval_s = 60;             // seeds
+  int interval_downloading_s = 5;  // peers still downloading
 };
 
 // The server's own seeder, offered to every downloader (it is the origin of every image).
 struct OriginSeed {
-  std::string ip;                   // the server address the announcing host reached us on
-  std::uint16_t port = 0;           // 0: no seeder running
+  std::string ip;          // the server address the announcing host reached us on
+  std::uint16_t port = 0;  // 0: no seeder running
 };
 
 class Tracker {
@@ -38,8 +38,8 @@ class Tracker {
   bool registered(const std::string& info_hash) const;
 
   // Records the announce and chooses peers; an Error when the info-hash is not registered.
-  Result<AnnounceResponse> announce(const AnnounceRequest& request, const std::string& ip, const std::string& rack,
-                                    const OriginSeed& origin, std::int64_t now_ms);
+  Result<AnnounceResponse> announce(const AnnounceRequest& request, const std::string& ip,
+                                    const std::string& rack, const OriginSeed& origin, std::int64_t now_ms);
   Result<std::vector<ScrapeEntry>> scrape(const std::vector<std::string>& info_hashes);
 
   // Forgets peers silent for three of their announce intervals.

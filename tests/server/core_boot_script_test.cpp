@@ -65,7 +65,8 @@ TEST(BootScript, GoldenSpecialCases) {
   auto chain = render_chain_script(settings());
   ASSERT_TRUE(chain.ok());
   expect_golden("chain.ipxe", *chain);
-  auto later = render_retry_later_script("52:54:00:12:34:56", "unknown machine, no image assigned", settings());
+  auto later =
+      render_retry_later_script("52:54:00:12:34:56", "unknown machine, no image assigned", settings());
   ASSERT_TRUE(later.ok());
   expect_golden("retry-later.ipxe", *later);
   auto anon = target(BootMode::diskless, HostState::running);
@@ -96,12 +97,14 @@ TEST(BootScript, RefusesInjection) {
       {"image with space", [](BootTarget& t, BootScriptSettings&) { t.image = "a b"; }},
       {"image with ||", [](BootTarget& t, BootScriptSettings&) { t.image = "a||shell"; }},
       {"info-hash short", [](BootTarget& t, BootScriptSettings&) { t.info_hash = "abc"; }},
-      {"token with space", [](BootTarget& t, BootScriptSettings&) { t.token = "0123456789abcdef init=/bin/sh"; }},
+      {"token with space",
+       [](BootTarget& t, BootScriptSettings&) { t.token = "0123456789abcdef init=/bin/sh"; }},
       {"mac not canonical", [](BootTarget& t, BootScriptSettings&) { t.mac = "52-54-00-12-34-56"; }},
       {"server url with path", [](BootTarget&, BootScriptSettings& s) { s.server_url = "http://x/y z"; }},
       {"server url https", [](BootTarget&, BootScriptSettings& s) { s.server_url = "https://x"; }},
       {"kernel args with $", [](BootTarget&, BootScriptSettings& s) { s.kernel_extra_args = "a=${x}"; }},
-      {"kernel args with newline", [](BootTarget&, BootScriptSettings& s) { s.kernel_extra_args = "a\nshell"; }},
+      {"kernel args with newline",
+       [](BootTarget&, BootScriptSettings& s) { s.kernel_extra_args = "a\nshell"; }},
       {"zero attempts", [](BootTarget&, BootScriptSettings& s) { s.fetch_attempts = 0; }},
   };
   for (const auto& c : cases) {

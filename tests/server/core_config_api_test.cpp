@@ -14,7 +14,8 @@ namespace {
 class ConfigFile {
  public:
   explicit ConfigFile(const std::string& text)
-      : path_(std::filesystem::temp_directory_path() / ("swarmbootd-test-" + std::to_string(getpid()) + ".conf")) {
+      : path_(std::filesystem::temp_directory_path() /
+              ("swarmbootd-test-" + std::to_string(getpid()) + ".conf")) {
     std::ofstream(path_) << text;
   }
   ~ConfigFile() { std::filesystem::remove(path_); }
@@ -48,12 +49,12 @@ TEST(Config, LayersFileEnvFlags) {
                                                   {"SWARMBOOT_BUILD_DIR", "/not/ours"}};
   auto c = load_server_config({"--listen", "127.0.0.1:0"}, env);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->config.data_dir, "/from/file");        // file only
-  EXPECT_EQ(c->config.max_numwant, 22);               // file only
-  EXPECT_EQ(c->config.announce_interval, 33);         // env beats file
-  EXPECT_EQ(c->config.listen_port, 0);                // flag beats env and file
+  EXPECT_EQ(c->config.data_dir, "/from/file");  // file only
+  EXPECT_EQ(c->config.max_numwant, 22);         // file only
+  EXPECT_EQ(c->config.announce_interval, 33);   // env beats file
+  EXPECT_EQ(c->config.listen_port, 0);          // flag beats env and file
   EXPECT_EQ(c->config.api_token, "secret-token-0123456789");
-  EXPECT_EQ(c->config.boot_dir, "/from/file/boot");   // derived from the final data-dir
+  EXPECT_EQ(c->config.boot_dir, "/from/file/boot");  // derived from the final data-dir
 }
 
 TEST(Config, FlagNamesTheConfigFile) {
@@ -103,7 +104,8 @@ TEST(Config, Help) {
 }
 
 TEST(ApiJson, HostAssignment) {
-  auto a = parse_host_assignment(R"({"hostname":"web01","image":"debian","mode":"install","labels":{"rack":"r1"}})");
+  auto a = parse_host_assignment(
+      R"({"hostname":"web01","image":"debian","mode":"install","labels":{"rack":"r1"}})");
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(*a->hostname, "web01");
   EXPECT_EQ(*a->mode, BootMode::install);
@@ -124,9 +126,9 @@ TEST(ApiJson, HostEvent) {
   EXPECT_EQ(e->stage, "switch_root");
   EXPECT_DOUBLE_EQ(*e->progress, 0.25);
   EXPECT_EQ(e->agent_json, R"({"peers":3})");
-  for (const char* bad : {R"({"progress":1.5})", R"({"progress":-0.1})", R"({"progress":"half"})",
-                          R"({"state":"exploded"})", R"({"stage":"Has Space"})", R"({"agent":[1]})",
-                          R"({"extra":1})", "not json"}) {
+  for (const char* bad :
+       {R"({"progress":1.5})", R"({"progress":-0.1})", R"({"progress":"half"})", R"({"state":"exploded"})",
+        R"({"stage":"Has Space"})", R"({"agent":[1]})", R"({"extra":1})", "not json"}) {
     EXPECT_FALSE(parse_host_event(bad).ok()) << bad;
   }
 }
@@ -135,8 +137,8 @@ TEST(ApiJson, ImageAdd) {
   auto r = parse_image_add(R"({"path":"/srv/img.squashfs","name":"debian","piece_size":65536})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->piece_size, 65536);
-  for (const char* bad : {R"({"path":"rel/img","name":"x"})", R"({"path":"/x"})", R"({"path":"/x","name":"A"})",
-                          R"({"path":"/x","name":"x","piece_size":1000})"}) {
+  for (const char* bad : {R"({"path":"rel/img","name":"x"})", R"({"path":"/x"})",
+                          R"({"path":"/x","name":"A"})", R"({"path":"/x","name":"x","piece_size":1000})"}) {
     EXPECT_FALSE(parse_image_add(bad).ok()) << bad;
   }
   EXPECT_EQ(json_error("nope"), "{\"error\":\"nope\"}\n");

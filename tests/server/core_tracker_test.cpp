@@ -1,8 +1,8 @@
 // Tracker wire format (checked by decoding our answers with libtorrent's own bdecode) and the
 // locality-aware peer choice, as tables.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
 #include <libtorrent/bdecode.hpp>
 
 #include "core/http_range.hpp"
@@ -60,7 +60,8 @@ TEST(ParseAnnounce, Table) {
     ASSERT_TRUE(q.ok());
     EXPECT_EQ(parse_announce(*q).ok(), c.ok) << c.query;
   }
-  auto q = parse_query("info_hash=" + ih + "&peer_id=" + pid + "&port=6881&left=7&event=completed&numwant=999");
+  auto q =
+      parse_query("info_hash=" + ih + "&peer_id=" + pid + "&port=6881&left=7&event=completed&numwant=999");
   auto a = parse_announce(*q, 200);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->info_hash, std::string(20, '\x11'));
@@ -108,8 +109,8 @@ TEST(Bencode, NonCompactFailureAndScrape) {
   ASSERT_FALSE(ec);
   EXPECT_EQ(f.dict_find_string_value("failure reason"), "unregistered torrent");
 
-  const std::string b = bencode_scrape({{std::string(20, 'b'), 3, 4, 5}, {std::string(20, 'a'), 1, 0, 2},
-                                        {std::string(20, 'a'), 1, 0, 2}});
+  const std::string b = bencode_scrape(
+      {{std::string(20, 'b'), 3, 4, 5}, {std::string(20, 'a'), 1, 0, 2}, {std::string(20, 'a'), 1, 0, 2}});
   auto s = lt::bdecode(b, ec);
   ASSERT_FALSE(ec) << b;
   auto files = s.dict_find_dict("files");

@@ -12,13 +12,20 @@ TEST(CanonicalMac, Table) {
     const char* in;
     const char* want;  // nullptr: rejected
   } cases[] = {
-      {"aa:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee:ff"}, {"AA:BB:CC:DD:EE:FF", "aa:bb:cc:dd:ee:ff"},
-      {"aa-bb-cc-dd-ee-0f", "aa:bb:cc:dd:ee:0f"}, {"AABB.CCDD.EEFF", "aa:bb:cc:dd:ee:ff"},
-      {"aabbccddeeff", "aa:bb:cc:dd:ee:ff"},      {"52:54:00:12:34:56", "52:54:00:12:34:56"},
-      {"", nullptr},                              {"aa:bb:cc:dd:ee", nullptr},
-      {"aa:bb:cc:dd:ee:fg", nullptr},             {"aa:bb-cc:dd:ee:ff", nullptr},
-      {"aa:bb:cc:dd:ee:ff:00", nullptr},          {"aabb.ccdd-eeff", nullptr},
-      {"aa:bb:cc:dd:ee:f\n", nullptr},            {"../../etc/passwd", nullptr},
+      {"aa:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee:ff"},
+      {"AA:BB:CC:DD:EE:FF", "aa:bb:cc:dd:ee:ff"},
+      {"aa-bb-cc-dd-ee-0f", "aa:bb:cc:dd:ee:0f"},
+      {"AABB.CCDD.EEFF", "aa:bb:cc:dd:ee:ff"},
+      {"aabbccddeeff", "aa:bb:cc:dd:ee:ff"},
+      {"52:54:00:12:34:56", "52:54:00:12:34:56"},
+      {"", nullptr},
+      {"aa:bb:cc:dd:ee", nullptr},
+      {"aa:bb:cc:dd:ee:fg", nullptr},
+      {"aa:bb-cc:dd:ee:ff", nullptr},
+      {"aa:bb:cc:dd:ee:ff:00", nullptr},
+      {"aabb.ccdd-eeff", nullptr},
+      {"aa:bb:cc:dd:ee:f\n", nullptr},
+      {"../../etc/passwd", nullptr},
   };
   for (const auto& c : cases) {
     auto got = canonical_mac(c.in);
@@ -36,10 +43,20 @@ TEST(ValidateHostname, Table) {
     std::string in;
     bool ok;
   } cases[] = {
-      {"", true},           {"web01", true},        {"web-01.rack1.example", true}, {"A1", true},
-      {"-web", false},      {"web-", false},        {"web..x", false},              {".web", false},
-      {"web_01", false},    {"web 01", false},      {"web\nkernel", false},         {"a${x}", false},
-      {std::string(63, 'a'), true}, {std::string(64, 'a'), false},
+      {"", true},
+      {"web01", true},
+      {"web-01.rack1.example", true},
+      {"A1", true},
+      {"-web", false},
+      {"web-", false},
+      {"web..x", false},
+      {".web", false},
+      {"web_01", false},
+      {"web 01", false},
+      {"web\nkernel", false},
+      {"a${x}", false},
+      {std::string(63, 'a'), true},
+      {std::string(64, 'a'), false},
       {std::string(200, 'a').insert(100, "."), false},
   };
   for (const auto& c : cases) EXPECT_EQ(validate_hostname(c.in).ok(), c.ok) << c.in;
@@ -51,10 +68,11 @@ TEST(ParseLabel, Table) {
     const char* key;  // nullptr: rejected
     const char* value;
   } cases[] = {
-      {"rack=r1", "rack", "r1"},   {"role=web.front", "role", "web.front"}, {"zone=", "zone", ""},
-      {"rack", nullptr, nullptr},  {"=r1", nullptr, nullptr},               {"Rack=r1", nullptr, nullptr},
-      {"rack=r 1", nullptr, nullptr}, {"rack=r1\n", nullptr, nullptr},      {"rack=${x}", nullptr, nullptr},
-      {"rack=a=b", nullptr, nullptr},
+      {"rack=r1", "rack", "r1"},       {"role=web.front", "role", "web.front"},
+      {"zone=", "zone", ""},           {"rack", nullptr, nullptr},
+      {"=r1", nullptr, nullptr},       {"Rack=r1", nullptr, nullptr},
+      {"rack=r 1", nullptr, nullptr},  {"rack=r1\n", nullptr, nullptr},
+      {"rack=${x}", nullptr, nullptr}, {"rack=a=b", nullptr, nullptr},
   };
   for (const auto& c : cases) {
     auto got = parse_label(c.in);
@@ -89,12 +107,17 @@ TEST(HostStateMachine, TransitionTable) {
   using M = BootMode;
   const std::vector<std::tuple<M, S, S>> allowed = {
       // diskless and hypervisor: new → booting → running; a reboot goes through booting again.
-      {M::diskless, S::fresh, S::booting},     {M::diskless, S::booting, S::running},
-      {M::diskless, S::running, S::booting},   {M::diskless, S::failed, S::booting},
-      {M::hypervisor, S::fresh, S::booting},   {M::hypervisor, S::booting, S::running},
-      {M::hypervisor, S::running, S::booting}, {M::hypervisor, S::failed, S::booting},
+      {M::diskless, S::fresh, S::booting},
+      {M::diskless, S::booting, S::running},
+      {M::diskless, S::running, S::booting},
+      {M::diskless, S::failed, S::booting},
+      {M::hypervisor, S::fresh, S::booting},
+      {M::hypervisor, S::booting, S::running},
+      {M::hypervisor, S::running, S::booting},
+      {M::hypervisor, S::failed, S::booting},
       // install: new → installing → installed; a failed install may be tried again.
-      {M::install, S::fresh, S::installing},   {M::install, S::installing, S::installed},
+      {M::install, S::fresh, S::installing},
+      {M::install, S::installing, S::installed},
       {M::install, S::failed, S::installing},
   };
   const S states[] = {S::fresh, S::booting, S::running, S::installing, S::installed, S::failed};

@@ -34,9 +34,19 @@ class Daemon {
   bool start() {
     std::filesystem::remove(data_dir_ / "swarmbootd.port");
     log_ = data_dir_.parent_path() / ("swarmbootd-" + std::to_string(++starts_) + ".log");
-    std::vector<std::string> args = {SWARMBOOTD_BINARY, "--data-dir", data_dir_.string(), "--listen", "127.0.0.1:0",
-                                     "--bt-listen", "127.0.0.1:0", "--boot-dir", boot_dir_.string(),
-                                     "--dhcp-mode", "off", "--log-level", "debug"};
+    std::vector<std::string> args = {SWARMBOOTD_BINARY,
+                                     "--data-dir",
+                                     data_dir_.string(),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--bt-listen",
+                                     "127.0.0.1:0",
+                                     "--boot-dir",
+                                     boot_dir_.string(),
+                                     "--dhcp-mode",
+                                     "off",
+                                     "--log-level",
+                                     "debug"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -98,8 +108,9 @@ class Daemon {
   std::string log() const { return read_file(log_); }
 
   // One request; `token` empty = no Authorization header.
-  Result<HttpResponse> request(const std::string& method, const std::string& target, const std::string& body = "",
-                               const std::string& token = "", std::map<std::string, std::string> headers = {}) const {
+  Result<HttpResponse> request(const std::string& method, const std::string& target,
+                               const std::string& body = "", const std::string& token = "",
+                               std::map<std::string, std::string> headers = {}) const {
     HttpRequest req;
     req.method = method;
     req.url = url_ + target;

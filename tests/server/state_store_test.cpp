@@ -1,14 +1,17 @@
 // The SQLite store on a real database file: migrations, transactional host changes, reopening.
+#include "daemon/state_store.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "daemon/state_store.hpp"
 #include "temp_dir.hpp"
 
 namespace swarmboot::server {
 namespace {
 
-Logger quiet() { return Logger(std::make_shared<LogSink>(LogLevel::error), "test"); }
+Logger quiet() {
+  return Logger(std::make_shared<LogSink>(LogLevel::error), "test");
+}
 
 TEST(StateStore, MigratesAndReopens) {
   testing::TempDir dir;
@@ -17,13 +20,14 @@ TEST(StateStore, MigratesAndReopens) {
     auto store = StateStore::open(path, quiet());
     ASSERT_TRUE(store.ok()) << store.error().message;
     EXPECT_EQ((*store)->schema_version(), StateStore::kSchemaVersion);
-    auto changed = (*store)->change_host("52:54:00:00:00:01", [](std::optional<HostRecord>& h, std::vector<EventRecord>& ev) {
-      h = HostRecord{};
-      h->labels = {{"rack", "r1"}};
-      h->token = "t0123456789abcdef";
-      ev.push_back({0, 5, "", "register", "new", "", 0.5, "hello", ""});
-      return Status{};
-    });
+    auto changed = (*store)->change_host("52:54:00:00:00:01",
+                                         [](std::optional<HostRecord>& h, std::vector<EventRecord>& ev) {
+                                           h = HostRecord{};
+                                           h->labels = {{"rack", "r1"}};
+                                           h->token = "t0123456789abcdef";
+                                           ev.push_back({0, 5, "", "register", "new", "", 0.5, "hello", ""});
+                                           return Status{};
+                                         });
     ASSERT_TRUE(changed.ok()) << changed.error().message;
   }
   auto store = StateStore::open(path, quiet());
@@ -42,11 +46,12 @@ TEST(StateStore, FailedChangeRollsBack) {
   testing::TempDir dir;
   auto store = StateStore::open((dir.path() / "state.db").string(), quiet());
   ASSERT_TRUE(store.ok());
-  auto r = (*store)->change_host("52:54:00:00:00:02", [](std::optional<HostRecord>& h, std::vector<EventRecord>& ev) {
-    h = HostRecord{};
-    ev.push_back({0, 1, "", "register", "new", "", std::nullopt, "", ""});
-    return Status{Error{"refused"}};
-  });
+  auto r = (*store)->change_host("52:54:00:00:00:02",
+                                 [](std::optional<HostRecord>& h, std::vector<EventRecord>& ev) {
+                                   h = HostRecord{};
+                                   ev.push_back({0, 1, "", "register", "new", "", std::nullopt, "", ""});
+                                   return Status{Error{"refused"}};
+                                 });
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE((*store)->host("52:54:00:00:00:02")->has_value());
   EXPECT_TRUE((*store)->events("", 0, 10)->empty());
@@ -62,7 +67,8 @@ TEST(StateStore, MigratesAVersionOneDatabase) {
   // Step the file back to version 1 (drop what step 2 added), as an older swarmbootd left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP INDEX hosts_ip; DROP INDEX events_mac; PRAGMA user_version=1;", nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "DROP INDEX hosts_ip; DROP INDEX events_mac; PRAGMA user_version=1;", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = StateStore::open(path, quiet());

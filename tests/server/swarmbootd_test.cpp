@@ -2,13 +2,13 @@
 // machine, an agent and an administrator would. Each test gets a private data folder.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <nlohmann/json.hpp>
-
 #include <regex>
 
 #include "daemon_fixture.hpp"
@@ -27,7 +27,8 @@ std::string url_escape(std::string_view raw) {
 
 std::string raw_hash(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -57,7 +58,8 @@ class SwarmbootdTest : public ::testing::Test {
   }
 
   json register_image(const std::string& name = "test", std::int64_t piece_size = 16384) {
-    json body = {{"path", (dir_.path() / "image.squashfs").string()}, {"name", name}, {"piece_size", piece_size}};
+    json body = {
+        {"path", (dir_.path() / "image.squashfs").string()}, {"name", name}, {"piece_size", piece_size}};
     return api("POST", "/api/v1/images", body.dump(), 201);
   }
 
@@ -143,7 +145,8 @@ TEST_F(SwarmbootdTest, WebSeedRangesHeadAndEtag) {
   ASSERT_TRUE(cached.ok());
   EXPECT_EQ(cached->status, 304);
   // A stale If-Range means the client's copy is another file: whole body.
-  auto stale = daemon_->request("GET", "/images/test", "", "", {{"Range", "bytes=0-9"}, {"If-Range", "\"other\""}});
+  auto stale =
+      daemon_->request("GET", "/images/test", "", "", {{"Range", "bytes=0-9"}, {"If-Range", "\"other\""}});
   ASSERT_TRUE(stale.ok());
   EXPECT_EQ(stale->status, 200);
   EXPECT_EQ(stale->body, image_);
@@ -182,11 +185,15 @@ TEST_F(SwarmbootdTest, TrackerAnswersOnlyForRegisteredImages) {
   ASSERT_TRUE(scrape.ok());
   lt::bdecode_node s = lt::bdecode(scrape->body, ec);
   ASSERT_FALSE(ec);
-  EXPECT_EQ(s.dict_find_dict("files").dict_find_dict(raw_hash(image["info_hash"])).dict_find_int_value("incomplete"), 2);
+  EXPECT_EQ(s.dict_find_dict("files")
+                .dict_find_dict(raw_hash(image["info_hash"]))
+                .dict_find_int_value("incomplete"),
+            2);
 
   // Unregistered info-hash: refused, nothing recorded.
   const std::string stranger = url_escape(std::string(20, '\x42'));
-  const std::string refused = announce("-XX0001-cccccccccccc", 7003, 0, stranger);  // bdecode_node points into it
+  const std::string refused =
+      announce("-XX0001-cccccccccccc", 7003, 0, stranger);  // bdecode_node points into it
   lt::bdecode_node f = lt::bdecode(refused, ec);
   ASSERT_FALSE(ec);
   EXPECT_EQ(f.dict_find_string_value("failure reason"), "unregistered torrent");
@@ -230,7 +237,8 @@ TEST_F(SwarmbootdTest, BadInputGets4xxAndChangesNothing) {
       {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"not-registered"})", kAdminToken, 400},
       {"PUT", "/api/v1/hosts/not-a-mac", R"({"image":"test"})", kAdminToken, 400},
       {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"diskless"})", "", 401},
-      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"diskless"})", "wrong-token-0123456789", 401},
+      {"PUT", "/api/v1/hosts/52:54:00:00:00:01", R"({"image":"test","mode":"diskless"})",
+       "wrong-token-0123456789", 401},
       {"DELETE", "/api/v1/hosts/52:54:00:00:00:01", "", "", 401},
       {"POST", "/api/v1/hosts/52:54:00:00:00:01/reimage", "", "", 401},
       {"POST", "/api/v1/hosts/52:54:00:00:00:01/events", R"({"state":"installing"})", "", 401},
@@ -280,7 +288,8 @@ TEST_F(SwarmbootdTest, BadInputGets4xxAndChangesNothing) {
 TEST_F(SwarmbootdTest, AgentReportsMoveHostsThroughTheirStates) {
   start();
   register_image();
-  api("PUT", "/api/v1/hosts/52:54:00:00:00:03", R"({"image":"test","mode":"diskless","labels":{"rack":"r1"}})");
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:03",
+      R"({"image":"test","mode":"diskless","labels":{"rack":"r1"}})");
   auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:03");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(script->body, m, std::regex("swarmboot.token=(\\S+)")));
@@ -330,9 +339,10 @@ TEST_F(SwarmbootdTest, UnknownMachinesFollowThePolicy) {
   api("GET", "/api/v1/hosts/52:54:00:00:00:aa", "", 404);
   ASSERT_EQ(daemon_->stop(), 0);
 
-  daemon_ = std::make_unique<Daemon>(dir_.path() / "data", dir_.path() / "boot",
-                                     std::vector<std::string>{"--unknown-hosts", "register", "--default-image", "test",
-                                                              "--default-mode", "hypervisor"});
+  daemon_ =
+      std::make_unique<Daemon>(dir_.path() / "data", dir_.path() / "boot",
+                               std::vector<std::string>{"--unknown-hosts", "register", "--default-image",
+                                                        "test", "--default-mode", "hypervisor"});
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   auto boot = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:aa&arch=i386");
   ASSERT_TRUE(boot.ok());
@@ -345,14 +355,17 @@ TEST_F(SwarmbootdTest, UnknownMachinesFollowThePolicy) {
 TEST_F(SwarmbootdTest, RestartKeepsAllState) {
   start();
   const json image = register_image();
-  api("PUT", "/api/v1/hosts/52:54:00:00:00:05", R"({"image":"test","mode":"diskless","hostname":"keep","labels":{"rack":"r7"}})");
-  api("POST", "/api/v1/hosts/52:54:00:00:00:05/events", R"({"state":"booting","stage":"switch_root","progress":0.03})");
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:05",
+      R"({"image":"test","mode":"diskless","hostname":"keep","labels":{"rack":"r7"}})");
+  api("POST", "/api/v1/hosts/52:54:00:00:00:05/events",
+      R"({"state":"booting","stage":"switch_root","progress":0.03})");
   const std::string old_url = daemon_->url();
   auto script = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:05");
   const json hosts = api("GET", "/api/v1/hosts");
   const json events = api("GET", "/api/v1/events");
   EXPECT_EQ(daemon_->stop(), 0) << "SIGTERM must end swarmbootd cleanly";
-  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "seeder" / (image["info_hash"].get<std::string>() + ".resume")));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "seeder" /
+                                      (image["info_hash"].get<std::string>() + ".resume")));
 
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   EXPECT_EQ(api("GET", "/api/v1/hosts"), hosts);
@@ -405,8 +418,9 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(metrics, m,
-                                std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"bittorrent\"\\} (\\d+)")))
+  ASSERT_TRUE(std::regex_search(
+      metrics, m,
+      std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"bittorrent\"\\} (\\d+)")))
       << metrics;
   EXPECT_GE(std::stoll(m[1]), 300000);
   EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
@@ -440,8 +454,9 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheWebSeed) {
   EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
   const std::string metrics = http_get(daemon_->url() + "/metrics").value();
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(metrics, m,
-                                std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"webseed\"\\} (\\d+)")))
+  ASSERT_TRUE(std::regex_search(
+      metrics, m,
+      std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"webseed\"\\} (\\d+)")))
       << metrics;
   EXPECT_GE(std::stoll(m[1]), 300000);
 }

@@ -36,7 +36,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Writes a small "squashfs" (the magic, then random bytes): enough for the registry, the web seed and a swarm.
+// Writes a small "squashfs" (the magic, then random bytes): enough for the registry, the web seed and a
+// swarm.
 inline std::string write_image(const std::filesystem::path& path, std::size_t size, unsigned seed) {
   std::mt19937 rng(seed);
   std::string bytes = "hsqs";

@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         h.mode = mode;
         h.state = HostState::running;
         const HostRecord before = h;
-        if (!apply_host_report(h, *e) && (h.state != before.state || h.progress != before.progress)) std::abort();
+        if (!apply_host_report(h, *e) && (h.state != before.state || h.progress != before.progress))
+          std::abort();
       }
       break;
     }

@@ -32,8 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (announce->numwant < 0 || announce->numwant > 200) std::abort();
   // Feed the parsed request through peer selection with a few peers named by the input itself.
   std::vector<PeerCandidate> peers;
-  for (const auto& [k, v] : *params) peers.push_back({k, v, 6881, v.substr(0, 3), static_cast<std::int64_t>(k.size()), v.empty()});
-  const auto chosen = select_peers({announce->peer_id, query_value(*params, "ip"), "", announce->numwant, announce->left == 0}, peers);
+  for (const auto& [k, v] : *params)
+    peers.push_back({k, v, 6881, v.substr(0, 3), static_cast<std::int64_t>(k.size()), v.empty()});
+  const auto chosen = select_peers(
+      {announce->peer_id, query_value(*params, "ip"), "", announce->numwant, announce->left == 0}, peers);
   if (chosen.size() > static_cast<std::size_t>(announce->numwant)) std::abort();
   AnnounceResponse r;
   for (const auto& p : chosen) r.peers.push_back({p.peer_id, p.ip, p.port});

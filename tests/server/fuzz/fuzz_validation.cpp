@@ -16,7 +16,9 @@ using namespace swarmboot::server;
 
 namespace {
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 }  // namespace
 
@@ -36,8 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   BootScriptSettings settings;
   settings.server_url = "http://10.0.0.1:8080";
-  BootTarget t{"52:54:00:12:34:56", "host", "image", std::string(40, 'a'), BootMode::diskless, HostState::fresh,
-               "0123456789abcdef0123"};
+  BootTarget t{
+      "52:54:00:12:34:56",   "host", "image", std::string(40, 'a'), BootMode::diskless, HostState::fresh,
+      "0123456789abcdef0123"};
   const std::string baseline = render_host_script(t, "x86_64", settings).value();
   const std::size_t half = text.size() / 2;
   t.hostname = text.substr(0, half);
@@ -46,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (lines(*script) != lines(baseline)) std::abort();
     if (t.hostname.find_first_of("$\n\r;|&") != std::string::npos) std::abort();
   }
-  const std::size_t later_lines = lines(render_retry_later_script("52:54:00:12:34:56", "x", settings).value());
+  const std::size_t later_lines =
+      lines(render_retry_later_script("52:54:00:12:34:56", "x", settings).value());
   if (auto later = render_retry_later_script("52:54:00:12:34:56", text, settings)) {
     if (lines(*later) != later_lines) std::abort();
   }
