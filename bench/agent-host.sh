@@ -57,6 +57,8 @@ case "$scenario" in
     ;;
   full-then-read)
     if wait_complete; then
+      # The driver subtracts the status file's delay (this time minus the agent's "image complete" log time).
+      echo "$EPOCHREALTIME" > "$dir/complete-seen"
       "$replay" --trace "$trace" --file "$dir/mnt/$name" --reference "$ref" --done-file "$done" --timeout 600
     fi
     ;;
