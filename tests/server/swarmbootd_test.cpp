@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
@@ -12,6 +16,7 @@
 #include <regex>
 
 #include "daemon_fixture.hpp"
+#include "swarmcore/image_registry.hpp"
 #include "swarmcore/image_torrent.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
@@ -375,6 +380,71 @@ TEST_F(SwarmbootdTest, RestartKeepsAllState) {
   // Same image, same token, same script; only the (ephemeral) port differs.
   EXPECT_EQ(again->body, std::regex_replace(script->body, std::regex(old_url), daemon_->url()));
   EXPECT_EQ(http_get(daemon_->url() + "/images/test").value(), image_);
+}
+
+// `swarmboot image add --registry DATA_DIR/images` writes the registry folder while the server runs: the
+// server picks new and removed images up by itself.
+TEST_F(SwarmbootdTest, FollowsTheRegistryFolder) {
+  start();
+  ImageRegistry registry(dir_.path() / "data" / "images");
+  auto added = registry.add(dir_.path() / "image.squashfs", "outside", 16384);
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  auto listed = [&] { return api("GET", "/api/v1/images").size(); };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (listed() != 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(listed(), 1u);
+  EXPECT_EQ(http_get(daemon_->url() + "/images/outside").value(), image_);
+  ASSERT_TRUE(registry.remove("outside").ok());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (listed() != 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(listed(), 0u);
+  EXPECT_EQ(daemon_->request("GET", "/images/outside")->status, 404);
+}
+
+// SIGTERM while a large response is still being sent: the server stops accepting, finishes that response
+// completely, and exits cleanly.
+TEST_F(SwarmbootdTest, SigtermFinishesInFlightResponses) {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  const std::string big = write_image(dir_.path() / "big.squashfs", 32u << 20, 4);
+  start();
+  const json body = {
+      {"path", (dir_.path() / "big.squashfs").string()}, {"name", "big"}, {"piece_size", 1 << 20}};
+  api("POST", "/api/v1/images", body.dump(), 201);
+
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  const auto port =
+      static_cast<unsigned short>(std::stoi(daemon_->url().substr(daemon_->url().rfind(':') + 1)));
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  http::request<http::empty_body> req{http::verb::get, "/images/big", 11};
+  req.set(http::field::host, "127.0.0.1");
+  http::write(socket, req);
+  // Read only the first bytes, so most of the 32 MiB is still on the server's side when SIGTERM arrives.
+  std::array<char, 4096> first{};
+  boost::system::error_code ec;
+  const size_t got = asio::read(socket, asio::buffer(first), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(got, first.size());
+  std::thread stopper([&] { daemon_->stop(); });
+  std::string rest;
+  std::array<char, 65536> chunk{};
+  for (;;) {
+    const size_t n = socket.read_some(asio::buffer(chunk), ec);
+    rest.append(chunk.data(), n);
+    if (ec) break;
+  }
+  stopper.join();
+  const std::string received = std::string(first.data(), got) + rest;
+  const size_t header_end = received.find("\r\n\r\n");
+  ASSERT_NE(header_end, std::string::npos);
+  EXPECT_EQ(received.size() - header_end - 4, big.size()) << "the response was cut off";
+  EXPECT_TRUE(received.substr(header_end + 4) == big);
+  EXPECT_EQ(daemon_->stop(), 0);
 }
 
 // A real BitTorrent client (libtorrent, in this process) that knows only the tracker URL: it must learn about
