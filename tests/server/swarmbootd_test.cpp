@@ -389,6 +389,9 @@ TEST_F(SwarmbootdTest, FollowsTheRegistryFolder) {
   ImageRegistry registry(dir_.path() / "data" / "images");
   auto added = registry.add(dir_.path() / "image.squashfs", "outside", 16384);
   ASSERT_TRUE(added.ok()) << added.error().message;
+  // Assigning it right away works: the server reads the registry when it meets a name it does not know.
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:0a", R"({"image":"outside"})");
+  api("DELETE", "/api/v1/hosts/52:54:00:00:00:0a");
   auto listed = [&] { return api("GET", "/api/v1/images").size(); };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (listed() != 1 && std::chrono::steady_clock::now() < deadline) {
