@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <cmath>
 #include <map>
 #include <random>
@@ -138,6 +140,20 @@ Result<std::vector<TraceRead>> parse_trace(const std::string& text) {
     out.push_back(r);
   }
   return out;
+}
+
+std::optional<double> parse_log_time(const std::string& line) {
+  std::tm tm{};
+  int ms = 0;
+  char z = 0;
+  if (line.size() < 24 || std::sscanf(line.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon,
+                                      &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
+      z != 'Z') {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) + ms / 1000.0;
 }
 
 std::vector<int> churn_hosts(int n) {

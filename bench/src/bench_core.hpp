@@ -61,6 +61,10 @@ double trace_piece_fraction(const std::vector<TraceRead>& trace, std::int64_t im
 std::string format_trace(const std::vector<TraceRead>& trace);
 Result<std::vector<TraceRead>> parse_trace(const std::string& text);
 
+// The UNIX time of a swarmcore log line ("2026-11-26T22:14:23.241Z INFO  agent.swarm: …"); nullopt if the
+// line does not start with such a timestamp.
+std::optional<double> parse_log_time(const std::string& line);
+
 // Churn: which hosts (1-based indices) leave and rejoin: a quarter of n (at least one when n ≥ 2), spread out.
 std::vector<int> churn_hosts(int n);
 

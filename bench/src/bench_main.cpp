@@ -282,15 +282,7 @@ std::optional<double> agent_complete_time(const fs::path& log) {
   while (std::getline(in, line)) {
     if (line.find("image complete") != std::string::npos) last = line;
   }
-  std::tm tm{};
-  int ms = 0;
-  if (last.size() < 24 || sscanf(last.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<double>(timegm(&tm)) + ms / 1000.0;
+  return swarmboot::bench::parse_log_time(last);
 }
 
 // --- systems -----------------------------------------------------------------------------------------------

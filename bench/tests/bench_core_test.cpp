@@ -89,6 +89,15 @@ TEST(Trace, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(trace_piece_fraction({{0, 1}, {(1 << 20) - 1, 2}}, 4 << 20, 1 << 20), 0.5);
 }
 
+TEST(LogTime, ParsesSwarmcoreTimestamps) {
+  EXPECT_NEAR(*parse_log_time("2026-11-26T22:14:23.241Z INFO  agent.swarm: image complete; seeding"),
+              1795731263.241, 1e-6);
+  EXPECT_NEAR(*parse_log_time("1970-01-01T00:00:01.005Z x"), 1.005, 1e-9);
+  EXPECT_FALSE(parse_log_time(""));
+  EXPECT_FALSE(parse_log_time("swarmbootd: listening on port 8080"));
+  EXPECT_FALSE(parse_log_time("2026-11-26T22:14:23.241+01 INFO  something long enough"));
+}
+
 TEST(Churn, AQuarterSpreadOut) {
   struct Row {
     int n;
