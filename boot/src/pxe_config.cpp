@@ -172,8 +172,9 @@ std::string render_dnsmasq_conf(const PxeConfig& c) {
   line("# so it never downloads iPXE again (no chainload loop); firmware gets the iPXE build for its platform.");
   line("dhcp-boot=tag:ipxe," + c.server_url + "/boot.ipxe");
   line("dhcp-boot=tag:!ipxe,tag:httpclient,tag:efi-x86_64-http," + c.server_url + "/boot/ipxe.efi");
-  line("dhcp-boot=tag:!ipxe,tag:bios,undionly.kpxe");
-  line("dhcp-boot=tag:!ipxe,tag:efi-x86_64,ipxe.efi");
+  line("# The TFTP server is named explicitly: proxyDHCP offers leave the next-server field empty otherwise.");
+  line("dhcp-boot=tag:!ipxe,tag:bios,undionly.kpxe,swarmboot," + c.server_ip);
+  line("dhcp-boot=tag:!ipxe,tag:efi-x86_64,ipxe.efi,swarmboot," + c.server_ip);
   line("# UEFI HTTP boot only accepts an offer that repeats its vendor class.");
   line("dhcp-option-force=tag:httpclient,option:vendor-class,HTTPClient");
   if (proxy) {
