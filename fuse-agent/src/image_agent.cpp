@@ -303,6 +303,9 @@ void ImageAgent::handle_alerts() {
       log_.debug("tracker: {}", tr->message());
     } else if (auto* us = lt::alert_cast<lt::url_seed_alert>(a)) {
       log_.warn("web seed: {}", us->message());
+    } else if (auto* pl = lt::alert_cast<lt::peer_log_alert>(a)) {
+      // Only with --lt-setting alert_mask=… including peer_log: libtorrent's own request decisions.
+      log_.debug("peer {}: {}", pl->endpoint.address().to_string(), pl->message());
     } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
       (void)sr;  // only saved at shutdown, handled there
     }
