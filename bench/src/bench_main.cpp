@@ -708,16 +708,16 @@ int run(int argc, char** argv) {
       "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot"), "comma list")(
       "scenarios", po::value(&scenarios)->default_value("full,churn,full-then-read,lazy"),
       "comma list of full, churn, full-then-read, lazy")(
-      "n", po::value(&ns)->default_value("1,8,16,32"), "host counts, comma list")(
-      "read-n", po::value(&read_ns), "host counts for lazy and full-then-read (default: --n)")(
-      "churn-n", po::value(&churn_ns), "host counts for churn (default: --n)")(
-      "churn-systems", po::value(&churn_systems), "systems for churn (default: every swarm in --systems)")(
+      "n", po::value(&ns)->default_value("1,8,32"), "host counts for full distribution, comma list")(
+      "read-n", po::value(&read_ns)->default_value("32"), "host counts for lazy and full-then-read")(
+      "churn-n", po::value(&churn_ns)->default_value("32"), "host counts for churn")(
+      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot"), "systems for churn")(
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
       "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
       "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
       "http-max-n", po::value(&opt.http_max_n)->default_value(8),
       "largest N for central HTTP (it needs N·F/R; larger N only costs time)")(
-      "timeout-factor", po::value(&opt.timeout_factor)->default_value(12), "give up after this × bound + 30 s")(
+      "timeout-factor", po::value(&opt.timeout_factor)->default_value(6), "give up after this × bound + 30 s")(
       "work-dir", po::value(&opt.work_dir)->default_value("/dev/shm/swarmboot-bench"), "scratch (tmpfs)")(
       "out", po::value(&opt.out_dir)->required(), "results folder")(
       "doc", po::value(&opt.doc), "update the generated section of this Markdown file")(
@@ -747,13 +747,16 @@ int run(int argc, char** argv) {
   opt.ns = parse_ns(ns);
   if (quick) {
     if (vm["n"].defaulted()) opt.ns = {1, 4};
+    if (vm["read-n"].defaulted()) read_ns = "1,4";
+    if (vm["churn-n"].defaulted()) churn_ns = "4";
+    if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot";
     if (vm["size-mib"].defaulted()) opt.size_mib = 8;
     if (vm["rate-mbit"].defaulted()) opt.rate_mbit = 25;
     if (vm["piece-kib"].defaulted()) opt.piece_kib = 256;
   }
-  opt.read_ns = read_ns.empty() ? opt.ns : parse_ns(read_ns);
-  opt.churn_ns = churn_ns.empty() ? opt.ns : parse_ns(churn_ns);
-  opt.churn_systems = churn_systems.empty() ? opt.systems : split(churn_systems, ',');
+  opt.read_ns = parse_ns(read_ns);
+  opt.churn_ns = parse_ns(churn_ns);
+  opt.churn_systems = split(churn_systems, ',');
   static const std::set<std::string> known_systems = {"http", "aria2", "lt-default", "lt-tuned", "swarmboot", "btfs"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
   for (const auto& s : opt.systems) {
