@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# End-to-end: a virtual rack (scripts/virtual-rack.sh) PXE-boots through the real swarmbootd, dnsmasq, iPXE,
+# initramfs and agent, and every host must reach its goal state. Then the server's own metrics must show it
+# sent well under one image per host: the swarm, not the server, carried the image.
+# usage: rack_test.sh BUILD_DIR [virtual-rack options…]
+set -euo pipefail
+build=$1
+shift
+root=$(cd "$(dirname "$0")/../.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (network namespaces, taps)"; exit 77; }
+[ -c /dev/net/tun ] || { echo "SKIP: needs /dev/net/tun"; exit 77; }
+[ -c /dev/fuse ] || { echo "SKIP: needs /dev/fuse"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: needs qemu-system-x86_64"; exit 77; }
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+SWARMBOOT_BUILD_DIR=$build "$root/scripts/virtual-rack.sh" --non-interactive "$@" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 0 ] || { echo "FAIL: the rack did not come up (exit $rc)"; exit 1; }
+
+line=$(grep '^server_image_bytes_sent=' "$out") || { echo "FAIL: no byte summary"; exit 1; }
+eval "$line"  # server_image_bytes_sent image_bytes hosts
+# "Well under N images": the server may send at most half of what central HTTP would (N × image) once N ≥ 3.
+limit=$(( image_bytes * hosts / 2 ))
+[ "$hosts" -lt 3 ] && limit=$(( image_bytes * hosts ))
+echo "server sent $server_image_bytes_sent image bytes for $hosts hosts (limit $limit, image $image_bytes)"
+[ "$server_image_bytes_sent" -le "$limit" ] || { echo "FAIL: the server sent too much"; exit 1; }
+grep -c '^host .* state=' "$out" | grep -qx "$hosts" || { echo "FAIL: expected $hosts host summary lines"; exit 1; }
+echo "PASS"
