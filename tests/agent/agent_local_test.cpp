@@ -190,7 +190,7 @@ TEST_F(AgentOnLoopback, ServesExactBytesReadOnlyAndResumesAfterSigterm) {
   EXPECT_EQ(bad.load(), 0);
   int err = 0;
   EXPECT_EQ(pread_all(fd, static_cast<std::int64_t>(bytes_.size()), 100, err), "") << "read at EOF is empty";
-  EXPECT_EQ(pread_all(fd, 0, bytes_.size(), err), bytes_);
+  EXPECT_TRUE(pread_all(fd, 0, bytes_.size(), err) == bytes_);
   ::close(fd);
 
   // The download completes and the status file says so.
@@ -200,7 +200,7 @@ TEST_F(AgentOnLoopback, ServesExactBytesReadOnlyAndResumesAfterSigterm) {
   EXPECT_EQ(st["pieces_have"], st["pieces_total"]);
   EXPECT_EQ(st["info_hash"], torrent_.info_hash);
   EXPECT_GE(st["bytes_from_peers"].get<std::int64_t>(), static_cast<std::int64_t>(bytes_.size()));
-  EXPECT_EQ(read_file(scratch_ / "cache" / "local"), bytes_);
+  EXPECT_TRUE(read_file(scratch_ / "cache" / "local") == bytes_);
 
   // SIGTERM unmounts cleanly and leaves resume data.
   ASSERT_TRUE(bed_->stop(agent, SIGTERM, 15s));
@@ -213,7 +213,7 @@ TEST_F(AgentOnLoopback, ServesExactBytesReadOnlyAndResumesAfterSigterm) {
   ASSERT_TRUE(wait_until([&] { return read_status(scratch_ / "status.json").value("state", "") == "seeding"; }, 20s))
       << read_file(scratch_ / "agent.log");
   EXPECT_EQ(read_status(scratch_ / "status.json")["bytes_from_peers"], 0);
-  EXPECT_EQ(read_file(file), bytes_);
+  EXPECT_TRUE(read_file(file) == bytes_);
 }
 
 // The hash-before-write trap (write_fence.hpp): libtorrent says a piece passed its hash check while its bytes
@@ -257,7 +257,8 @@ TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndRepo
                                 "OPEN:" + (scratch_ / "reports.txt").string() + ",creat,append"},
                           (scratch_ / "socat.log").string());
   ASSERT_TRUE(sink.ok());
-  ASSERT_TRUE(wait_until([&] { return bed_->run("h", {"sh", "-c", "ss -ltn | grep -q 127.0.0.1:8099"})->exit_code == 0; }, 5s));
+  ASSERT_TRUE(wait_until([&] { return bed_->run("h", {"sh", "-c", "ss -ltn | grep -q 127.0.0.1:8099"})->exit_code == 0; }, 15s))
+      << "the report listener did not come up: " << read_file(scratch_ / "socat.log");
 
   // The daemon keeps the caller's stderr (the console, in the initramfs), so send it to a file here rather
   // than into the pipe run() waits on.
@@ -272,16 +273,16 @@ TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndRepo
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->exit_code, 0) << read_file(scratch_ / "agent.log");
   // Returned means mounted: no waiting needed.
-  EXPECT_TRUE(is_mounted(scratch_ / "mnt"));
+  EXPECT_TRUE(is_mounted(scratch_ / "mnt")) << read_file(scratch_ / "agent.log");
   EXPECT_EQ(fs::file_size(scratch_ / "mnt" / "local"), bytes_.size());
-  EXPECT_EQ(read_file(scratch_ / "mnt" / "local"), bytes_);
+  EXPECT_TRUE(read_file(scratch_ / "mnt" / "local") == bytes_) << read_file(scratch_ / "agent.log");
 
   // The daemon: found by its mount, checked for the root-storage-daemon hygiene.
   auto pids = run_process({"sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' ' | grep -q '^@.*swarmboot-agent mount.*" +
                                            scratch_.dir().string() + "' && basename $p; done"});
   ASSERT_TRUE(pids.ok());
   const std::string pid = one_line(pids->output);
-  ASSERT_FALSE(pid.empty()) << "argv[0] must start with '@'";
+  ASSERT_FALSE(pid.empty()) << "argv[0] must start with '@': " << read_file(scratch_ / "agent.log");
   ASSERT_EQ(pid.find('\n'), std::string::npos) << pids->output;
   // Lowering oom_score_adj and PR_SET_IO_FLUSHER need CAP_SYS_RESOURCE, which some containers withhold: then
   // the agent must say so and carry on.
@@ -298,7 +299,8 @@ TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndRepo
   const std::string proc_status = read_file("/proc/" + pid + "/status");
   EXPECT_EQ(proc_status.find("VmLck:\t       0 kB"), std::string::npos) << "memory must be locked";
 
-  ASSERT_TRUE(wait_until([&] { return read_file(scratch_ / "reports.txt").find("\"agent\"") != std::string::npos; }, 15s));
+  ASSERT_TRUE(wait_until([&] { return read_file(scratch_ / "reports.txt").find("\"agent\"") != std::string::npos; }, 30s))
+      << "no report arrived: " << read_file(scratch_ / "agent.log");
   const std::string reports = read_file(scratch_ / "reports.txt");
   EXPECT_NE(reports.find("POST /api/v1/hosts/aa:bb:cc:dd:ee:ff/events"), std::string::npos) << reports;
   EXPECT_NE(reports.find("Bearer s3cret-token"), std::string::npos) << reports;
@@ -306,7 +308,7 @@ TEST_F(AgentOnLoopback, DaemonizesAfterTheMountIsLiveAsARootStorageDaemonAndRepo
 
   // Unmounting ends the daemon.
   (void)run_process({"fusermount3", "-u", (scratch_ / "mnt").string()});
-  EXPECT_TRUE(wait_until([&] { return !fs::exists("/proc/" + pid); }, 15s));
+  EXPECT_TRUE(wait_until([&] { return !fs::exists("/proc/" + pid); }, 30s)) << read_file(scratch_ / "agent.log");
 }
 
 TEST_F(AgentOnLoopback, ImpossibleReadFailsWithEioInsteadOfHanging) {
