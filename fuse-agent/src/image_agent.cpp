@@ -86,6 +86,11 @@ Status ImageAgent::start() {
   lt::settings_pack settings = swarm_settings(tuning);
   // A clean shutdown must not wait long on trackers: the host is rebooting.
   settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+  // Until a torrent has initial_picker_threshold pieces (default 4), libtorrent picks random pieces and ignores
+  // piece priorities (peer_connection::picker_options: no rarest_first), so a booting host's first reads, with
+  // deadline 0 / priority 7, waited behind ~10 random pieces: cold 4 MiB read 4.3–4.6× its wire time, 2.2–2.6×
+  // with 0 (docs/benchmarks.md). On a LAN with a seed there is nothing to gain from random first pieces.
+  settings.set_int(lt::settings_pack::initial_picker_threshold, 0);
   if (auto s = apply_lt_settings(options_.lt_settings, settings); !s) return s;
   lt::session_params params(std::move(settings));
   // The write fence reasoning (write_fence.hpp) is about mmap_disk_io's job fences: say so explicitly.
