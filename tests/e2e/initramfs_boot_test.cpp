@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 
@@ -55,6 +56,7 @@ class InitramfsBoot : public testing::Test {
     if (!(skip_ = unavailable_reason()).empty()) return;
     std::string p = (fs::temp_directory_path() / "swarmboot-e2e-initramfs-XXXXXX").string();
     work_ = new fs::path(::mkdtemp(p.data()));
+    fs::permissions(*work_, fs::perms(0755));  // dnsmasq runs as nobody and reads DATA_DIR/tftp
     const fs::path data = *work_ / "data";
     fs::create_directories(data / "images");
     fs::create_directories(*work_ / "images");
@@ -89,7 +91,7 @@ class InitramfsBoot : public testing::Test {
   static void TearDownTestSuite() {
     delete bed_;  // kills swarmbootd, QEMU, removes the namespaces
     bed_ = nullptr;
-    if (work_ && !HasFailure()) {
+    if (work_ && !HasFailure() && std::getenv("SWARMBOOT_KEEP_LOGS") == nullptr) {
       std::error_code ec;
       fs::remove_all(*work_, ec);
     } else if (work_) {
