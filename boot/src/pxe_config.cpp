@@ -182,10 +182,14 @@ std::string render_dnsmasq_conf(const PxeConfig& c) {
     line("# proxyDHCP needs PXE menu entries: dnsmasq enables its PXE code (and port 4011) only with them. Each");
     line("# architecture has one entry, so BIOS boots it at once and UEFI gets the file directly (dnsmasq's");
     line("# single-entry UEFI workaround). A basename with a dot is sent as is, without the \".0\" layer suffix.");
-    line("# iPXE matches no entry, so it gets the dhcp-boot URL above as the file (PXE discovery control 8).");
+    line("# iPXE gets its own single entry, the boot script URL: iPXE (e.g. a NIC's ROM) does not take a");
+    line("# proxyDHCP offer's file name alone, but follows a PXE menu to our boot service (port 4011).");
     line("pxe-service=tag:!ipxe,x86PC,\"swarmboot BIOS\",undionly.kpxe");
     line("pxe-service=tag:!ipxe,BC_EFI,\"swarmboot UEFI\",ipxe.efi");
     line("pxe-service=tag:!ipxe,x86-64_EFI,\"swarmboot UEFI\",ipxe.efi");
+    line("pxe-service=tag:ipxe,x86PC,\"swarmboot iPXE\"," + c.server_url + "/boot.ipxe");
+    line("pxe-service=tag:ipxe,BC_EFI,\"swarmboot iPXE\"," + c.server_url + "/boot.ipxe");
+    line("pxe-service=tag:ipxe,x86-64_EFI,\"swarmboot iPXE\"," + c.server_url + "/boot.ipxe");
   }
   line("");
   line("# TFTP for firmware that cannot speak HTTP: the iPXE binaries copied from Debian's ipxe package.");

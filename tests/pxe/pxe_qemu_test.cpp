@@ -3,6 +3,7 @@
 // UEFI: OVMF's own PXE client (the NIC's iPXE ROM removed) gets ipxe.efi over TFTP, and that iPXE gets the boot script URL. Both must then
 // ask swarmbootd for /boot.ipxe?mac=…&arch=…, which registers the machine (--unknown-hosts register) with an
 // event naming its MAC and iPXE's architecture; that event is what these tests wait for (bounded: 120 s).
+// The same two machines boot once more in proxyDHCP mode, beside a plain dnsmasq playing the site's server.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -28,10 +29,34 @@ class PxeQemu : public testing::Test {
     dir_ = make_public_dir("pxe-qemu");
     ASSERT_TRUE(bed_->add_host({"srv", "10.99.0.1/16"}).ok());
     ASSERT_TRUE(bed_->add_tap("tap0").ok());
-    srv_ = start_swarmbootd(*bed_, "srv", dir_ + "/srv",
-                            {"--dhcp-mode", "full", "--interface", "eth0", "--dhcp-range", "10.99.0.100,10.99.0.199",
-                             "--unknown-hosts", "register", "--default-image", "pxetest"});
+  }
+
+  // full: swarmbootd's dnsmasq hands out addresses. proxy: a plain dnsmasq on host "site" plays the site's
+  // DHCP server and swarmbootd's dnsmasq only adds boot information.
+  void start_server(bool proxy) {
+    std::vector<std::string> args = {"--interface", "eth0", "--unknown-hosts", "register", "--default-image", "pxetest"};
+    if (proxy) {
+      ASSERT_TRUE(bed_->add_host({"site", "10.99.0.2/16"}).ok());
+      auto site = bed_->spawn("site",
+                              {"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+                               "--interface=eth0", "--bind-interfaces",
+                               "--dhcp-range=10.99.5.10,10.99.5.60,255.255.0.0,1h",
+                               "--dhcp-leasefile=" + dir_ + "/site.leases", "--log-facility=-"},
+                              dir_ + "/site.log");
+      ASSERT_TRUE(site.ok()) << site.error().message;
+      args.insert(args.end(), {"--dhcp-mode", "proxy"});
+    } else {
+      args.insert(args.end(), {"--dhcp-mode", "full", "--dhcp-range", "10.99.0.100,10.99.0.199"});
+    }
+    srv_ = start_swarmbootd(*bed_, "srv", dir_ + "/srv", args);
     ASSERT_GT(srv_.port, 0);
+  }
+
+  std::vector<std::string> ovmf() {
+    const std::string vars = dir_ + "/OVMF_VARS_4M.fd";
+    std::filesystem::copy_file("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
+    return {"-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive",
+            "if=pflash,format=raw,file=" + vars};
   }
   void TearDown() override {
     bed_.reset();  // kills QEMU and swarmbootd, removes the namespaces
@@ -69,7 +94,7 @@ class PxeQemu : public testing::Test {
 };
 
 TEST_F(PxeQemu, BiosMachineChainsFromTheNicRomToTheBootScript) {
-  if (HasFatalFailure() || IsSkipped()) return;
+  ASSERT_NO_FATAL_FAILURE(start_server(false));
   const std::string mac = "52:54:00:5b:00:01";
   boot_and_expect(mac, {}, "i386");
   // The ROM is iPXE already: it got the script URL, not another iPXE (no chainload loop).
@@ -79,14 +104,28 @@ TEST_F(PxeQemu, BiosMachineChainsFromTheNicRomToTheBootScript) {
 }
 
 TEST_F(PxeQemu, UefiMachineGetsIpxeEfiOverTftpThenTheBootScript) {
-  if (HasFatalFailure() || IsSkipped()) return;
-  const std::string vars = dir_ + "/OVMF_VARS_4M.fd";
-  std::filesystem::copy_file("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
-  const std::string mac = "52:54:00:5e:00:01";
-  boot_and_expect(mac,
-                  {"-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd", "-drive",
-                   "if=pflash,format=raw,file=" + vars},
-                  "x86_64", ",romfile=");
+  ASSERT_NO_FATAL_FAILURE(start_server(false));
+  boot_and_expect("52:54:00:5e:00:01", ovmf(), "x86_64", ",romfile=");
+  EXPECT_NE(read_text(srv_.log_file).find("sent " + dir_ + "/srv/tftp/ipxe.efi"), std::string::npos)
+      << read_text(srv_.log_file);
+}
+
+TEST_F(PxeQemu, ProxyDhcpBiosMachineTakesItsAddressFromTheSiteServer) {
+  ASSERT_NO_FATAL_FAILURE(start_server(true));
+  const std::string mac = "52:54:00:5b:00:02";
+  boot_and_expect(mac, {}, "i386");
+  EXPECT_NE(read_text(dir_ + "/site.leases").find(mac + " 10.99.5."), std::string::npos)
+      << read_text(dir_ + "/site.leases");
+  EXPECT_NE(read_text(srv_.log_file).find("PXE(eth0) " + mac + " proxy"), std::string::npos)
+      << read_text(srv_.log_file);
+}
+
+TEST_F(PxeQemu, ProxyDhcpUefiMachineGetsIpxeEfiFromOurBootService) {
+  ASSERT_NO_FATAL_FAILURE(start_server(true));
+  const std::string mac = "52:54:00:5e:00:02";
+  boot_and_expect(mac, ovmf(), "x86_64", ",romfile=");
+  EXPECT_NE(read_text(dir_ + "/site.leases").find(mac + " 10.99.5."), std::string::npos)
+      << read_text(dir_ + "/site.leases");
   EXPECT_NE(read_text(srv_.log_file).find("sent " + dir_ + "/srv/tftp/ipxe.efi"), std::string::npos)
       << read_text(srv_.log_file);
 }
