@@ -33,7 +33,9 @@ inline std::string read_text(const std::string& path) {
 
 // A directory everyone can traverse: dnsmasq serves TFTP after dropping root to "nobody".
 inline std::string make_public_dir(const std::string& name) {
-  const std::string dir = "/tmp/swarmboot-" + name + "-" + std::to_string(getpid());
+  // Per test, so that a failed test's files (kept for reading) are not wiped by the next one.
+  const std::string dir = "/tmp/swarmboot-" + name + "-" + std::to_string(getpid()) + "-" +
+                          testing::UnitTest::GetInstance()->current_test_info()->name();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, std::filesystem::perms(0755));
