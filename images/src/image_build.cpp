@@ -3,6 +3,7 @@
 #include "swarmboot/images/image_build.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -265,6 +266,18 @@ Status build_debian(const DebianBuild& build, const fs::path& out, const Logger&
     }
   }
   if (mirror.empty()) mirror = "http://deb.debian.org/debian";
+  // Two builds sharing the cache (say, the demo and a user) take turns: the lock is held until the image is
+  // written, so nobody debootstraps over a tree another build is reading.
+  std::error_code ec;
+  fs::create_directories(build.cache_dir, ec);
+  const fs::path lock_path = build.cache_dir / ("debootstrap-" + build.suite + ".lock");
+  const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) return Error{"could not open " + lock_path.string() + ": " + std::strerror(errno)};
+  struct LockGuard {
+    int fd;
+    ~LockGuard() { ::close(fd); }
+  } guard{lock};
+  if (::flock(lock, LOCK_EX) != 0) return Error{"could not lock " + lock_path.string() + ": " + std::strerror(errno)};
   auto tree = debootstrap_cached(build, mirror, log);
   if (!tree) return wrap("could not build the Debian image", tree.error());
   // Our additions are deterministic, so writing them over the cached tree each time is harmless.
@@ -276,7 +289,6 @@ Status build_debian(const DebianBuild& build, const fs::path& out, const Logger&
   for (const auto& f : debian_template()) {
     if (auto s = write_file(*tree / "etc/systemd/system" / f.path, f.content, template_file_mode(f)); !s) return s;
     const fs::path wants = *tree / "etc/systemd/system/multi-user.target.wants" / f.path;
-    std::error_code ec;
     fs::create_directories(wants.parent_path(), ec);
     fs::remove(wants, ec);
     fs::create_symlink("/etc/systemd/system/" + f.path, wants, ec);

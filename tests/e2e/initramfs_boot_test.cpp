@@ -29,6 +29,7 @@ namespace {
 
 constexpr const char* kToken = "e2e-admin-token-0123456789";
 constexpr const char* kMac = "52:54:00:e2:00:01";
+constexpr const char* kDebianMac = "52:54:00:e2:00:02";
 
 std::string read_file(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -66,6 +67,10 @@ class InitramfsBoot : public testing::Test {
     auto rec = ImageRegistry(data / "images").add(*work_ / "images/sample.img", "sample", 64 * 1024);
     ASSERT_TRUE(rec.ok()) << rec.error().message;
     info_hash_ = new std::string(rec->info_hash);
+    if (const char* debian = std::getenv("SWARMBOOT_E2E_DEBIAN_IMAGE"); debian && *debian) {
+      auto d = ImageRegistry(data / "images").add(debian, "debian", 256 * 1024);
+      ASSERT_TRUE(d.ok()) << d.error().message;
+    }
     std::ofstream(*work_ / "token") << kToken;
 
     auto bed = TestBed::create("irf");
@@ -86,6 +91,12 @@ class InitramfsBoot : public testing::Test {
                     R"({"image":"sample","mode":"diskless","hostname":"e2e1"})",
                     std::string("/api/v1/hosts/") + kMac});
     ASSERT_TRUE(put.has_value()) << tail(read_file(*work_ / "swarmbootd.log"));
+    if (const char* debian = std::getenv("SWARMBOOT_E2E_DEBIAN_IMAGE"); debian && *debian) {
+      ASSERT_TRUE(api({"-X", "PUT", "-H", "Content-Type: application/json", "--data",
+                       R"({"image":"debian","mode":"diskless","hostname":"e2e2"})",
+                       std::string("/api/v1/hosts/") + kDebianMac})
+                      .has_value());
+    }
   }
 
   static void TearDownTestSuite() {
@@ -120,8 +131,8 @@ class InitramfsBoot : public testing::Test {
   }
 
   // The kernel command line from the host's iPXE script, as a machine would get it.
-  static std::string boot_command_line() {
-    auto script = api({std::string("/boot.ipxe?mac=") + kMac + "&arch=x86_64&platform=pcbios"});
+  static std::string boot_command_line(const std::string& mac = kMac) {
+    auto script = api({"/boot.ipxe?mac=" + mac + "&arch=x86_64&platform=pcbios"});
     if (!script) return "";
     std::smatch m;
     if (!std::regex_search(*script, m, std::regex("kernel (http://\\S+) (.*) \\|\\| goto retry"))) return "";
@@ -131,7 +142,7 @@ class InitramfsBoot : public testing::Test {
   // Boots QEMU with `cmdline` and waits until the serial log contains `want` (or QEMU exits, or timeout).
   // Returns the serial log. QEMU is stopped before returning.
   static std::string boot_until(const std::string& cmdline, const std::string& want, const std::string& log_name,
-                                std::chrono::seconds timeout) {
+                                std::chrono::seconds timeout, const std::string& mac = kMac) {
     const fs::path serial = *work_ / (log_name + ".serial");
     const fs::path boot = SWARMBOOT_BOOT_DIR;
     // The serial line is made the last console so that /dev/console (what /init and the image print to) is it.
@@ -141,7 +152,7 @@ class InitramfsBoot : public testing::Test {
                             (boot / "vmlinuz").string(), "-initrd", (boot / "initramfs.img").string(), "-append",
                             cmdline + " console=ttyS0,115200", "-netdev",
                             "tap,id=n0,ifname=tapirf0,script=no,downscript=no", "-device",
-                            std::string("virtio-net-pci,netdev=n0,mac=") + kMac},
+                            "virtio-net-pci,netdev=n0,mac=" + mac},
                            (*work_ / (log_name + ".qemu")).string());
     if (!pid.ok()) return "could not start qemu: " + pid.error().message;
     wait_until([&] { return read_file(serial).find(want) != std::string::npos || !bed_->running(*pid); }, timeout,
@@ -150,8 +161,8 @@ class InitramfsBoot : public testing::Test {
     return read_file(serial);
   }
 
-  static nlohmann::json host_json() {
-    auto body = api({std::string("/api/v1/hosts/") + kMac});
+  static nlohmann::json host_json(const std::string& mac = kMac) {
+    auto body = api({"/api/v1/hosts/" + mac});
     if (!body) return {};
     return nlohmann::json::parse(*body, nullptr, false);
   }
@@ -199,6 +210,22 @@ TEST_F(InitramfsBoot, WrongInfoHashStopsTheBootAtTheTorrentStep) {
   auto events = api({std::string("/api/v1/events?mac=") + kMac});
   ASSERT_TRUE(events.has_value());
   EXPECT_NE(events->find("torrent: info-hash mismatch"), std::string::npos) << tail(*events);
+}
+
+// The Debian image (systemd) through the same initramfs: it must reach multi-user and report booted. Building
+// the image takes minutes (debootstrap), so this runs when SWARMBOOT_E2E_DEBIAN_IMAGE names a built image
+// (`swarmboot image build --debian bookworm --out FILE`); the full Debian PXE test lives with the demo rack.
+TEST_F(InitramfsBoot, DebianImageReachesMultiUserAndReportsBooted) {
+  const char* debian = std::getenv("SWARMBOOT_E2E_DEBIAN_IMAGE");
+  if (!debian || !*debian) GTEST_SKIP() << "set SWARMBOOT_E2E_DEBIAN_IMAGE to a Debian image built by swarmboot image build --debian";
+  const std::string cmdline = boot_command_line(kDebianMac);
+  ASSERT_FALSE(cmdline.empty());
+  const std::string log = boot_until(cmdline, "swarmboot-debian", "debian", 240s, kDebianMac);
+  EXPECT_NE(log.find("swarmboot: switch_root: switching root into debian"), std::string::npos) << tail(log);
+  const bool reported = wait_until([&] { return read_file(*work_ / "debian.serial").find("booted, reported to") != std::string::npos; }, 30s);
+  EXPECT_TRUE(reported) << tail(read_file(*work_ / "debian.serial"));
+  const auto host = host_json(kDebianMac);
+  EXPECT_EQ(host.value("state", ""), "running") << host.dump();
 }
 
 }  // namespace
