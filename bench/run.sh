@@ -21,7 +21,9 @@ for t in swarmbootd swarmboot swarmboot-agent; do
 done
 cmake --build "$build" --target "${targets[@]}" -j2
 
-out="$root/bench/results/$(date -u +%Y%m%dT%H%M%SZ)$([ $quick = 1 ] && echo -quick)"
+suffix=""
+[ $quick = 1 ] && suffix="-quick"
+out="$root/bench/results/$(date -u +%Y%m%dT%H%M%SZ)$suffix"
 mkdir -p "$out"
 doc_args=()
 [ $quick = 0 ] && doc_args=(--doc "$root/docs/benchmarks.md")
