@@ -56,4 +56,8 @@ std::vector<PeerCandidate> select_peers(const PeerQuery& query, std::vector<Peer
   return out;
 }
 
+bool offer_origin(bool announcer_is_seed, int other_seeds, bool origin_running) {
+  return origin_running && !announcer_is_seed && other_seeds == 0;
+}
+
 }  // namespace swarmboot::server

@@ -36,4 +36,10 @@ bool peers_near(const PeerQuery& query, const PeerCandidate& candidate);
 // Chooses up to numwant peers from candidates (the announcing peer itself is skipped). Deterministic.
 std::vector<PeerCandidate> select_peers(const PeerQuery& query, std::vector<PeerCandidate> candidates);
 
+// Whether the tracker hands the server's own seeder (the origin) to an announcing host. Only while no other
+// host in the swarm holds the whole image: once one does, later hosts fetch from the swarm, so the server sends
+// each image about once however many hosts boot. Withholding the origin never strands a read: a host that makes
+// no progress attaches the server's web seed after a few seconds (see fuse-agent's web seed fallback).
+bool offer_origin(bool announcer_is_seed, int other_seeds, bool origin_running);
+
 }  // namespace swarmboot::server

@@ -50,19 +50,21 @@ Result<AnnounceResponse> Tracker::announce(const AnnounceRequest& r, const std::
   out.min_interval = std::min(out.interval, 2);
   std::vector<PeerCandidate> candidates;
   candidates.reserve(swarm.peers.size());
+  int other_seeds = 0;
   for (const auto& [id, p] : swarm.peers) {
     (p.seed ? out.complete : out.incomplete) += 1;
+    if (p.seed && id != r.peer_id) ++other_seeds;
     candidates.push_back({id, p.ip, p.port, p.rack, p.joined_ms, p.seed});
   }
   if (r.event == AnnounceEvent::stopped) return out;
   int numwant = r.numwant;
-  // The origin is offered to every downloader in addition to the chosen peers: it has every piece.
-  const bool offer_origin = !seed && origin.port != 0 && numwant > 0;
-  if (offer_origin) numwant -= 1;
+  // The origin comes in addition to the chosen peers, and only while the swarm has no other seed.
+  const bool with_origin = offer_origin(seed, other_seeds, origin.port != 0) && numwant > 0;
+  if (with_origin) numwant -= 1;
   for (auto& c : select_peers({r.peer_id, ip, rack, numwant, seed}, std::move(candidates))) {
     out.peers.push_back({std::move(c.peer_id), std::move(c.ip), c.port});
   }
-  if (offer_origin) out.peers.push_back({kOriginPeerId, origin.ip, origin.port});
+  if (with_origin) out.peers.push_back({kOriginPeerId, origin.ip, origin.port});
   return out;
 }
 

@@ -23,7 +23,8 @@ struct TrackerSettings {
   int interval_downloading_s = 5;  // peers still downloading
 };
 
-// The server's own seeder, offered to every downloader (it is the origin of every image).
+// The server's own seeder (the origin of every image), offered to downloaders while no host holds the image
+// (see offer_origin in core/peer_selection.hpp).
 struct OriginSeed {
   std::string ip;          // the server address the announcing host reached us on
   std::uint16_t port = 0;  // 0: no seeder running

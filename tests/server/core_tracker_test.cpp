@@ -172,6 +172,23 @@ TEST(SelectPeers, SeedsGetNoSeeds) {
   EXPECT_EQ(ids(select_peers({"me", "10.0.1.9", "r1", 10, false}, swarm)), "d1,s1,s2");
 }
 
+TEST(OfferOrigin, OnlyToDownloadersWhileNoOtherHostHoldsTheImage) {
+  struct Case {
+    bool announcer_is_seed;
+    int other_seeds;
+    bool origin_running;
+    bool offered;
+  };
+  for (const auto& c : {Case{false, 0, true, true},    // first hosts: only the origin has the image
+                        Case{false, 1, true, false},   // a host holds it: the swarm serves the newcomer
+                        Case{false, 5, true, false},
+                        Case{true, 0, true, false},    // a seed needs nothing
+                        Case{false, 0, false, false}}) {  // no seeder running
+    EXPECT_EQ(offer_origin(c.announcer_is_seed, c.other_seeds, c.origin_running), c.offered)
+        << c.announcer_is_seed << " " << c.other_seeds << " " << c.origin_running;
+  }
+}
+
 TEST(DecideRange, Table) {
   using K = RangeDecision::Kind;
   struct Case {
