@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The appliance's main job on an embedded default: a virtual rack PXE-booting from swarmbootd.
-# Until end-to-end boot lands this builds everything and runs the unit tests that exist.
+# The appliance's main job on an embedded default: installs what it needs, builds everything, then boots a
+# virtual rack — swarmbootd with dnsmasq on an isolated bridge inside network namespaces, the sample image
+# registered, 3 QEMU machines (one UEFI) PXE-booting diskless from the swarm — with a live view.
+# Options go to scripts/virtual-rack.sh: --hosts N, --image sample|debian|FILE, --mode …, --non-interactive.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
-echo "demo: the virtual rack arrives with end-to-end boot (issue 6); built binaries are in ${SWARMBOOT_BUILD_DIR:-$root/build}"
+exec "$root/scripts/virtual-rack.sh" "$@"

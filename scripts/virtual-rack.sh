@@ -21,6 +21,7 @@ api_port=8080
 memory_mib=1024
 keep=0
 work=""
+piece_size=65536
 
 usage() {
   cat <<EOF
@@ -32,6 +33,8 @@ usage: $0 [options]
                          boot mode (default diskless)
   --uefi K               how many of the machines use UEFI firmware (OVMF); the rest BIOS (default 1)
   --rate-mbit R          shape every link to R Mbit/s (default: unshaped)
+  --piece-size BYTES     torrent piece size (default 65536: a boot reads ~10% of an image at random, and
+                         small pieces fetch least; see DESIGN.md)
   --timeout S            give up after S seconds (default 600)
   --api-port P           forward the server's API/dashboard to 127.0.0.1:P (default 8080)
   --non-interactive      no live view; exit 0 when every host reached its goal state, else non-zero
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --api-port) api_port=$2; shift 2 ;;
     --memory-mib) memory_mib=$2; shift 2 ;;
+    --piece-size) piece_size=$2; shift 2 ;;
     --non-interactive) interactive=0; shift ;;
     --work-dir) work=$2; shift 2 ;;
     --keep) keep=1; shift ;;
@@ -134,7 +138,7 @@ case "$image" in
     image_file=$(readlink -f "$image")
     image_name=$(basename "$image_file" | tr 'A-Z' 'a-z' | sed 's/\.[^.]*$//; s/[^a-z0-9._-]/-/g') ;;
 esac
-"$cli" image add "$image_file" --name "$image_name" --registry "$data/images" >&2
+"$cli" image add "$image_file" --name "$image_name" --registry "$data/images" --piece-size "$piece_size" >&2
 cp "$kernel" "$data/boot/vmlinuz"
 cp "$initrd" "$data/boot/initramfs.img"
 
@@ -160,6 +164,7 @@ shape "$fabric" vserver
 # --- the appliance -----------------------------------------------------------------------------------------
 in_server "$swarmbootd" --data-dir "$data" --listen "$server_ip:8080" --interface eth0 --dhcp-mode full \
   --dhcp-range 10.99.1.10,10.99.1.250 --default-image "$image_name" --default-mode "$mode" \
+  --kernel-args "console=tty0 console=ttyS0,115200" \
   >"$work/logs/swarmbootd.log" 2>&1 &
 pids+=($!)
 api() { in_server curl -fsS --max-time 5 -H "Authorization: Bearer $token" "$@"; }
@@ -174,7 +179,7 @@ macs=()
 for i in $(seq 1 "$hosts"); do
   mac=$(printf '52:54:00:99:%02x:%02x' $((i / 256)) $((i % 256)))
   macs+=("$mac")
-  in_server "$cli" --server "$server_url" host set "$mac" --image "$image_name" --mode "$mode" \
+  SWARMBOOT_SERVER=$server_url in_server "$cli" host set "$mac" --image "$image_name" --mode "$mode" \
     --hostname "rack-$i" --label rack=demo >/dev/null
 done
 
@@ -236,7 +241,7 @@ while :; do
   now=$(date +%s)
   hosts_json=$(api "$server_url/api/v1/hosts" 2>/dev/null || echo '[]')
   if [ "$interactive" -eq 1 ]; then
-    clear
+    printf '\033[H\033[2J'
     echo "swarmboot virtual rack — $hosts machines, image $image_name, mode $mode, $((now - start)) s"
     echo "API and dashboard: http://127.0.0.1:$api_port/   (token: $token)   Ctrl-C tears everything down"
     echo
@@ -247,9 +252,14 @@ while :; do
     [ -n "${reached_at[$m]:-}" ] || reached_at[$m]=$((now - start))
   done
   failed=$(jq '[.[] | select(.state == "failed")] | length' <<<"$hosts_json")
-  [ "$reached" -ge "$hosts" ] && break
+  if [ "$reached" -ge "$hosts" ]; then
+    [ "$interactive" -eq 0 ] && break
+    echo; echo "all $hosts hosts reached '$goal' — the rack stays up for you to look at; Ctrl-C tears it down"
+    sleep 2
+    continue
+  fi
   if [ "$failed" -gt 0 ] && [ "$interactive" -eq 0 ]; then break; fi
-  if [ "$now" -ge "$deadline" ]; then break; fi
+  if [ "$now" -ge "$deadline" ] && [ "$reached" -lt "$hosts" ]; then break; fi
   sleep 1
 done
 
@@ -266,6 +276,7 @@ for m in "${macs[@]}"; do
 done
 sent=$(awk '/^swarmboot_image_bytes_sent_total/ {s += $NF} END {printf "%d", s}' <<<"$metrics")
 echo "server sent $sent image bytes (web seed + BitTorrent) for $hosts hosts; the image is $image_bytes bytes"
+grep '^swarmboot_image_bytes_sent_total' <<<"$metrics" | sed 's/^/  /' || true
 echo "server_image_bytes_sent=$sent image_bytes=$image_bytes hosts=$hosts"
 if [ "$reached" -lt "$hosts" ]; then
   for i in $(seq 1 "$hosts"); do
