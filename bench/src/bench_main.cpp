@@ -72,7 +72,8 @@ struct Options {
   std::string doc;
   std::string command_line;
   std::string bin_dir;
-  std::string tag = "bn";  // test bed namespaces are "sb<tag>-…"; concurrent drivers need different tags  // where swarmbootd / swarmboot-agent / swarmboot live (empty: next to this binary, PATH)
+  std::string tag = "bn";
+  std::string include_results;  // an earlier results.json whose runs are reported with this run's  // test bed namespaces are "sb<tag>-…"; concurrent drivers need different tags  // where swarmbootd / swarmboot-agent / swarmboot live (empty: next to this binary, PATH)
 };
 
 std::string utc_now();
@@ -722,6 +723,8 @@ int run(int argc, char** argv) {
       "out", po::value(&opt.out_dir)->required(), "results folder")(
       "doc", po::value(&opt.doc), "update the generated section of this Markdown file")(
       "bin-dir", po::value(&opt.bin_dir), "folder with swarmbootd, swarmboot, swarmboot-agent")(
+      "include-results", po::value(&opt.include_results),
+      "report the runs of this earlier results.json together with this run's (a sweep resumed in parts)")(
       "tag", po::value(&opt.tag)->default_value("bn"),
       "namespace tag (≤ 6 letters); a second driver running at the same time needs another");
   po::variables_map vm;
@@ -801,6 +804,21 @@ int run(int argc, char** argv) {
   if (auto s = prepare_inputs(ctx); !s) {
     std::cerr << "swarmboot-bench: " << s.error().message << "\n";
     return 1;
+  }
+  if (!opt.include_results.empty()) {
+    try {
+      const auto earlier = nlohmann::json::parse(read_text(opt.include_results));
+      for (const auto& j : earlier.at("runs")) {
+        auto r = swarmboot::bench::from_json(j);
+        if (!r) throw std::runtime_error(r.error().message);
+        if (r->note == "interrupted") continue;  // cut short by Ctrl-C: not a measurement
+        ctx.results.push_back(*r);
+      }
+      ctx.opt.command_line = earlier.value("command", std::string()) + "\n" + ctx.opt.command_line;
+    } catch (const std::exception& e) {
+      std::cerr << "swarmboot-bench: could not read " << opt.include_results << ": " << e.what() << "\n";
+      return 2;
+    }
   }
   ctx.log.info("image {} MiB, pieces {} KiB, info-hash {}, rate {} Mbit/s, bound F/R = {:.1f} s", opt.size_mib,
                opt.piece_kib, ctx.info_hash, opt.rate_mbit,
