@@ -670,7 +670,12 @@ Status write_outputs(const Context& ctx) {
   fs::create_directories(ctx.opt.out_dir);
   if (auto s = write_text(fs::path(ctx.opt.out_dir) / "results.json", doc.dump(2) + "\n"); !s) return s;
   if (auto s = write_text(fs::path(ctx.opt.out_dir) / "table.md", swarmboot::bench::markdown_table(ctx.results)); !s) return s;
-  if (auto s = write_text(fs::path(ctx.opt.out_dir) / "plot.dat", swarmboot::bench::plot_data(ctx.results, ctx.opt.systems)); !s) {
+  // Every system with a result, also those of --include-results, in order of first appearance.
+  std::vector<std::string> plotted;
+  for (const auto& r : ctx.results) {
+    if (std::find(plotted.begin(), plotted.end(), r.system) == plotted.end()) plotted.push_back(r.system);
+  }
+  if (auto s = write_text(fs::path(ctx.opt.out_dir) / "plot.dat", swarmboot::bench::plot_data(ctx.results, plotted)); !s) {
     return s;
   }
   if (auto s = write_text(fs::path(ctx.opt.out_dir) / "targets.md", swarmboot::bench::target_report(ctx.results)); !s) {
