@@ -176,6 +176,12 @@ Reply App::handle(const HttpRequestMessage& req, const Peer& peer) {
   } else if (path == "/boot/vmlinuz" || path == "/boot/initramfs.img") {
     reply = boot_file(req, std::string(path.substr(6)));
     kind = "boot";
+  } else if (path == "/boot/ipxe.efi") {
+    // UEFI HTTP-boot clients are pointed here by dnsmasq (boot/); the PXE service copied Debian's binary into
+    // the TFTP root. A fixed name, never a client's path.
+    reply = file_reply(req, ctx_.config.data_dir + "/tftp/ipxe.efi", "", -1,
+                       [m = ctx_.metrics](std::uint64_t n) { m->add_http_bytes("boot", n); });
+    kind = "boot";
   } else if (path.substr(0, 10) == "/torrents/" && path.size() > 18 && path.substr(path.size() - 8) == ".torrent") {
     reply = torrent(std::string(path.substr(10, path.size() - 18)));
     kind = "torrent";
