@@ -82,6 +82,8 @@ done
 
 if [ -z "$work" ]; then
   work=$(mktemp -d /tmp/swarmboot-rack.XXXXXX)
+  # dnsmasq drops to user nobody and must reach DATA_DIR/tftp: mktemp's 0700 would hide it.
+  chmod 0755 "$work"
 else
   mkdir -p "$work"
   keep=1
