@@ -11,6 +11,8 @@ packages=(
   # run: FUSE, PXE, images, initramfs
   fuse3 dnsmasq-base ipxe busybox-static squashfs-tools e2fsprogs debootstrap cpio zstd kmod
   linux-image-amd64 util-linux iproute2 curl ca-certificates
+  # bootable disk images (install mode, hypervisor guests): syslinux MBR + FAT boot partition, built rootless
+  syslinux syslinux-common mtools dosfstools fdisk
   # test bed: virtual machines, DHCP client
   qemu-system-x86 qemu-utils ovmf udhcpc procps psmisc
   # benchmarks: the peers we compare against, and the plot
