@@ -121,11 +121,11 @@ int cmd_list(const std::string& what, const std::vector<std::string>& args) {
 int cmd_host(const std::vector<std::string>& args) {
   const std::string usage =
       "swarmboot host set MAC [--image NAME] [--mode diskless|install|hypervisor] [--hostname NAME] "
-      "[--label k=v]... | host show MAC | host rm MAC";
+      "[--label k=v]... [--disk auto|/dev/…] | host show MAC | host rm MAC";
   if (args.size() < 2) throw Failure{"usage: " + usage, 2};
   const std::string sub = args[0];
   const std::string mac = canonical(args[1]);
-  std::string server, token_file, image, mode, hostname;
+  std::string server, token_file, image, mode, hostname, disk;
   std::vector<std::string> labels;
   po::options_description d("options");
   add_connection_options(d, server, token_file);
@@ -133,6 +133,7 @@ int cmd_host(const std::vector<std::string>& args) {
                                                             "diskless | install | hypervisor")(
       "hostname", po::value(&hostname), "host name")("label", po::value(&labels)->composing(),
                                                      "label key=value (repeatable; replaces all labels)");
+  d.add_options()("disk", po::value(&disk), "install mode's target: auto (first fitting disk) or a /dev path");
   po::variables_map vm;
   if (!parse({args.begin() + 2, args.end()}, d, vm, usage)) return 0;
   const Connection c = connection(server, token_file);
@@ -150,6 +151,7 @@ int cmd_host(const std::vector<std::string>& args) {
   if (vm.count("image") != 0) body["image"] = image;
   if (vm.count("mode") != 0) body["mode"] = mode;
   if (vm.count("hostname") != 0) body["hostname"] = hostname;
+  if (vm.count("disk") != 0) body["disk"] = disk;
   if (!labels.empty()) {
     json l = json::object();
     for (const auto& text : labels) {
@@ -257,7 +259,7 @@ bool is_admin_command(const std::string& command) {
 std::string admin_usage() {
   return "  hosts [--json]                       list hosts\n"
          "  images [--json]                      list registered images on the server\n"
-         "  host set MAC [--image N] [--mode M] [--hostname H] [--label k=v]...\n"
+         "  host set MAC [--image N] [--mode M] [--hostname H] [--label k=v]... [--disk D]\n"
          "  host show MAC | host rm MAC\n"
          "  reimage MAC... | reimage --label rack=r1\n"
          "  status [--watch] [--interval S]      hosts with a progress bar each\n"

@@ -37,13 +37,19 @@ Result<std::string> string_field(const json& j, const char* name) {
 Result<HostAssignment> parse_host_assignment(std::string_view body) {
   auto j = parse_object(body);
   if (!j) return j.error();
-  if (auto s = only_fields(*j, {"hostname", "image", "mode", "labels"}); !s) return s.error();
+  if (auto s = only_fields(*j, {"hostname", "image", "mode", "labels", "disk"}); !s) return s.error();
   HostAssignment a;
   if (j->contains("hostname")) {
     auto v = string_field(*j, "hostname");
     if (!v) return v.error();
     if (auto s = validate_hostname(*v); !s) return s.error();
     a.hostname = *v;
+  }
+  if (j->contains("disk")) {
+    auto v = string_field(*j, "disk");
+    if (!v) return v.error();
+    if (auto s = validate_install_disk(*v); !s) return s.error();
+    a.disk = *v == "auto" ? std::string() : *v;
   }
   if (j->contains("image")) {
     auto v = string_field(*j, "image");

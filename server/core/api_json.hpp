@@ -14,12 +14,14 @@
 namespace swarmboot::server {
 
 // PUT /api/v1/hosts/{mac}: {"hostname": "web01", "image": "debian", "mode": "diskless",
-// "labels": {"rack": "r1"}}; every field optional (absent = unchanged, or a default for a new host).
+// "labels": {"rack": "r1"},
+// "disk": "/dev/vda"}; every field optional (absent = unchanged, or a default for a new host).
 struct HostAssignment {
   std::optional<std::string> hostname;
   std::optional<std::string> image;
   std::optional<BootMode> mode;
   std::optional<Labels> labels;
+  std::optional<std::string> disk;  // install target, see validate_install_disk
 };
 Result<HostAssignment> parse_host_assignment(std::string_view body);
 

@@ -31,6 +31,8 @@ Status validate_settings(const BootScriptSettings& s) {
   for (int d : {s.retry_delay_s, s.give_up_delay_s, s.retry_later_delay_s}) {
     if (d < 0 || d > 3600) return Error{"invalid delay: 0 to 3600 seconds"};
   }
+  if (s.install_seed_seconds < 0 || s.install_seed_seconds > 86400)
+    return Error{"invalid install seed time: 0 to 86400 seconds"};
   return validate_script_text("extra kernel arguments", s.kernel_extra_args, "=/+");
 }
 
@@ -41,6 +43,7 @@ Status validate_target(const BootTarget& t) {
   if (auto s = validate_hostname(t.hostname); !s) return s;
   if (auto s = validate_image_name(t.image); !s) return s;
   if (!is_info_hash_hex(t.info_hash)) return Error{"invalid info-hash: expected 40 hex digits"};
+  if (auto s = validate_install_disk(t.disk); !s) return s;
   return validate_token(t.token);
 }
 
@@ -74,6 +77,10 @@ Result<std::string> kernel_command_line(const BootTarget& t, const BootScriptSet
       "initrd=initramfs.img swarmboot.server={} swarmboot.image={} swarmboot.infohash={} swarmboot.mode={} "
       "swarmboot.token={} swarmboot.mac={}",
       s.server_url, t.image, t.info_hash, to_string(t.mode), t.token, t.mac);
+  if (t.mode == BootMode::install) {
+    line += fmt::format(" swarmboot.disk={} swarmboot.seed={}", t.disk.empty() ? "auto" : t.disk,
+                        s.install_seed_seconds);
+  }
   if (!s.kernel_extra_args.empty()) line += " " + s.kernel_extra_args;
   return line;
 }

@@ -21,6 +21,7 @@ struct BootScriptSettings {
   int give_up_delay_s = 60;      // pause before rebooting after the last failed attempt
   int retry_later_delay_s = 30;  // for "not ready" scripts: pause before asking the server again
   std::string kernel_extra_args = "console=ttyS0,115200 console=tty0 quiet";
+  int install_seed_seconds = 120;  // install mode: seeding time after the image is on disk
 };
 
 // What the server knows about the host that asked.
@@ -32,6 +33,7 @@ struct BootTarget {
   BootMode mode = BootMode::diskless;
   HostState state = HostState::fresh;
   std::string token;  // per-host secret for its reports
+  std::string disk;   // install target: "" = auto, else a /dev path (validate_install_disk)
 };
 
 // Architectures whose iPXE can start our x86-64 kernel. undionly.kpxe is a 32-bit build, so BIOS machines

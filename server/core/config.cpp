@@ -44,6 +44,7 @@ po::options_description make_options(ServerConfig& c, std::string& listen, std::
     ("boot-retry-delay", po::value(&c.boot_retry_delay)->default_value(c.boot_retry_delay), "seconds between fetch attempts")
     ("retry-later-delay", po::value(&c.retry_later_delay)->default_value(c.retry_later_delay), "seconds before a not-yet-assigned machine asks again")
     ("kernel-args", po::value(&c.kernel_args)->default_value(c.kernel_args), "extra kernel arguments after the swarmboot ones")
+    ("install-seed-seconds", po::value(&c.install_seed_seconds)->default_value(c.install_seed_seconds), "seconds an installed host keeps seeding before it reboots into its disk")
     ("log-level", po::value(&log_level)->default_value("info"), "debug | info | warn | error");
   // clang-format on
   return d;
@@ -186,6 +187,7 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
         positive("boot-attempts", c.boot_attempts, 1, 100),
         positive("boot-retry-delay", c.boot_retry_delay, 0, 3600),
         positive("retry-later-delay", c.retry_later_delay, 0, 3600),
+        positive("install-seed-seconds", c.install_seed_seconds, 0, 86400),
         positive("seed-upload-limit", c.seed_upload_limit, 0, 1 << 30)}) {
     if (!s) return s.error();
   }

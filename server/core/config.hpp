@@ -46,6 +46,7 @@ struct ServerConfig {
   int boot_retry_delay = 5;
   int retry_later_delay = 30;
   std::string kernel_args = "console=ttyS0,115200 console=tty0 quiet";
+  int install_seed_seconds = 120;  // an installed host keeps seeding this long before it reboots
   LogLevel log_level = LogLevel::info;
 };
 

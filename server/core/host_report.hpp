@@ -19,6 +19,7 @@ struct HostRecord {
   Labels labels;
   std::string image;
   BootMode mode = BootMode::diskless;
+  std::string disk;     // install target: "" or "auto" = the agent picks, else a /dev path
   HostState state = HostState::fresh;
   std::string reason;   // why it failed (state failed), else empty
   double progress = 0;  // fraction of the image's pieces the host has

@@ -67,6 +67,22 @@ Result<std::string> canonical_mac(std::string_view text) {
   return out;
 }
 
+Status validate_install_disk(std::string_view disk) {
+  if (disk.empty() || disk == "auto") return {};
+  const auto bad = [&](const std::string& why) {
+    return Error{"invalid install disk " + quoted(disk) + ": " + why};
+  };
+  if (disk.size() > 128) return bad("longer than 128 characters");
+  if (disk.substr(0, 5) != "/dev/" || disk.size() == 5) return bad("expected auto or a device path under /dev/");
+  if (disk.find("..") != std::string_view::npos) return bad("'..' is not allowed");
+  for (char c : disk) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '/' || c == '.' || c == '_' ||
+                    c == ':' || c == '+' || c == '-';
+    if (!ok) return bad("character '" + std::string(1, c) + "' is not allowed");
+  }
+  return {};
+}
+
 Status validate_hostname(std::string_view name) {
   if (name.empty()) return {};
   const auto bad = [&](const std::string& why) {

@@ -20,6 +20,11 @@ using Labels = std::map<std::string, std::string>;
 Result<std::string> canonical_mac(std::string_view text);
 
 // RFC 1123 host names: dot-separated labels of 1–63 [A-Za-z0-9-], not starting or ending with '-', 253 max.
+// Where install mode writes the image: "auto" (the first non-removable disk at least the image's size, chosen
+// by the agent) or a device path under /dev such as /dev/vda or /dev/disk/by-id/ata-…; the empty string means
+// "auto". Only [A-Za-z0-9/._:+-], no "..", at most 128 characters: it goes onto the kernel command line.
+Status validate_install_disk(std::string_view disk);
+
 // The empty string means "no hostname" and is accepted.
 Status validate_hostname(std::string_view name);
 

@@ -42,6 +42,7 @@ json host_json(const HostRecord& h) {
             {"labels", h.labels},
             {"image", h.image},
             {"mode", std::string(to_string(h.mode))},
+            {"disk", h.disk.empty() ? std::string("auto") : h.disk},
             {"state", std::string(to_string(h.state))},
             {"reason", h.reason},
             {"progress", h.progress},
@@ -217,6 +218,7 @@ Reply App::boot_script(std::string_view query, const Peer& peer) {
   settings.retry_delay_s = ctx_.config.boot_retry_delay;
   settings.retry_later_delay_s = ctx_.config.retry_later_delay;
   settings.kernel_extra_args = ctx_.config.kernel_args;
+  settings.install_seed_seconds = ctx_.config.install_seed_seconds;
   auto script_reply = [](const Result<std::string>& script) {
     if (!script) return text_reply(http::status::bad_request, json_error(script.error().message), "application/json");
     return text_reply(http::status::ok, *script, "text/plain; charset=utf-8");
@@ -245,6 +247,11 @@ Reply App::boot_script(std::string_view query, const Peer& peer) {
     }
     host->ip = peer.remote_ip;
     host->last_seen_ms = now;
+    if (host->state == HostState::installed) {
+      // The history shows each boot from the local disk, so "did it come back from its disk?" has an answer.
+      events.push_back({0, now, *mac, "boot", "installed", "local_disk", std::nullopt,
+                        "answered exit: boots image " + host->image + " from its local disk", ""});
+    }
     return Status{};
   });
   if (!stored) return error_reply(http::status::internal_server_error, stored.error().message);
@@ -258,7 +265,8 @@ Reply App::boot_script(std::string_view query, const Peer& peer) {
   if (image == nullptr) {
     return script_reply(render_retry_later_script(*mac, "image " + host->image + " is not registered", settings));
   }
-  BootTarget t{host->mac, host->hostname, image->name, image->info_hash, host->mode, host->state, host->token};
+  BootTarget t{host->mac,   host->hostname, image->name, image->info_hash,
+               host->mode,  host->state,    host->token, host->disk};
   return script_reply(render_host_script(t, arch, settings));
 }
 
@@ -542,6 +550,7 @@ Reply App::api_host(const HttpRequestMessage& req, const std::string& mac_text, 
       if (assignment->image) host->image = *assignment->image;
       if (assignment->mode) host->mode = *assignment->mode;
       if (assignment->labels) host->labels = *assignment->labels;
+      if (assignment->disk) host->disk = *assignment->disk;
       if (reassigned && !created) {
         host->state = state_after_assignment(host->state);
         if (host->state == HostState::fresh) reimage_host(*host);

@@ -28,6 +28,8 @@ const char* const kMigrations[] = {
     // 2: lookups by the tracker (peer address -> rack) and per-host event listings.
     "CREATE INDEX hosts_ip ON hosts(ip);"
     "CREATE INDEX events_mac ON events(mac, id);",
+    // 3: where install mode writes the image ('' = the agent picks the first fitting disk).
+    "ALTER TABLE hosts ADD COLUMN disk TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(kMigrations) == StateStore::kSchemaVersion);
 
@@ -90,7 +92,7 @@ Labels labels_from_json(const std::string& text) {
 
 const char* kHostColumns =
     "mac, hostname, labels, image, mode, state, reason, progress, token, ip, last_seen, created,"
-    " progress_at_switch_root, progress_at_booted";
+    " progress_at_switch_root, progress_at_booted, disk";
 
 HostRecord read_host(Statement& s) {
   HostRecord h;
@@ -108,6 +110,7 @@ HostRecord read_host(Statement& s) {
   h.created_ms = s.i64(11);
   h.progress_at_switch_root = s.real(12);
   h.progress_at_booted = s.real(13);
+  h.disk = s.text(14);
   return h;
 }
 
@@ -277,15 +280,15 @@ Result<std::optional<HostRecord>> StateStore::change_host(const std::string& mac
     Statement st(
         db_,
         "INSERT OR REPLACE INTO hosts(mac, hostname, labels, image, mode, state, reason, progress, token, ip,"
-        " last_seen, created, progress_at_switch_root, progress_at_booted)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        " last_seen, created, progress_at_switch_root, progress_at_booted, disk)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, host->mac).bind(2, host->hostname).bind(3, labels_to_json(host->labels)).bind(4, host->image);
     st.bind(5, std::string(to_string(host->mode)))
         .bind(6, std::string(to_string(host->state)))
         .bind(7, host->reason);
     st.bind(8, std::optional<double>(host->progress)).bind(9, host->token).bind(10, host->ip);
     st.bind(11, host->last_seen_ms).bind(12, host->created_ms).bind(13, host->progress_at_switch_root);
-    st.bind(14, host->progress_at_booted);
+    st.bind(14, host->progress_at_booted).bind(15, host->disk);
     if (!st.ok() || st.step() != SQLITE_DONE)
       return rollback(Error{"could not store host " + mac + ": " + st.error()});
   } else if (current->has_value()) {

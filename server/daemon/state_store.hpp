@@ -40,7 +40,7 @@ struct EventRecord {
 
 class StateStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating and migrating) the database at `path`.
   static Result<std::unique_ptr<StateStore>> open(const std::string& path, Logger log);

@@ -86,6 +86,27 @@ TEST(BootScript, KernelCommandLineFollowsTheContract) {
             "console=ttyS0,115200 console=tty0 quiet");
 }
 
+// Install mode tells the initramfs where to write (the host's disk setting, "auto" when unset) and how long to
+// keep seeding after the image is on disk; other modes carry neither.
+TEST(BootScript, InstallCommandLineNamesTheDiskAndSeedTime) {
+  auto s = settings();
+  s.install_seed_seconds = 45;
+  auto t = target(BootMode::install, HostState::fresh);
+  auto line = kernel_command_line(t, s);
+  ASSERT_TRUE(line.ok());
+  EXPECT_NE(line->find(" swarmboot.mode=install "), std::string::npos);
+  EXPECT_NE(line->find(" swarmboot.disk=auto swarmboot.seed=45 "), std::string::npos) << *line;
+  t.disk = "/dev/disk/by-id/virtio-rack1_slot3";
+  line = kernel_command_line(t, s);
+  ASSERT_TRUE(line.ok());
+  EXPECT_NE(line->find(" swarmboot.disk=/dev/disk/by-id/virtio-rack1_slot3 "), std::string::npos) << *line;
+  auto diskless = kernel_command_line(target(BootMode::diskless, HostState::fresh), s);
+  ASSERT_TRUE(diskless.ok());
+  EXPECT_EQ(diskless->find("swarmboot.disk="), std::string::npos);
+  s.install_seed_seconds = -1;
+  EXPECT_FALSE(kernel_command_line(t, s).ok());
+}
+
 // Every interpolated value is validated: none of these may render.
 TEST(BootScript, RefusesInjection) {
   struct Case {
@@ -106,6 +127,9 @@ TEST(BootScript, RefusesInjection) {
       {"kernel args with newline",
        [](BootTarget&, BootScriptSettings& s) { s.kernel_extra_args = "a\nshell"; }},
       {"zero attempts", [](BootTarget&, BootScriptSettings& s) { s.fetch_attempts = 0; }},
+      {"disk with space", [](BootTarget& t, BootScriptSettings&) { t.disk = "/dev/vda init=/bin/sh"; }},
+      {"disk outside /dev", [](BootTarget& t, BootScriptSettings&) { t.disk = "/etc/passwd"; }},
+      {"disk with ..", [](BootTarget& t, BootScriptSettings&) { t.disk = "/dev/../etc/shadow"; }},
   };
   for (const auto& c : cases) {
     auto t = target(BootMode::diskless, HostState::fresh);

@@ -111,9 +111,12 @@ TEST(ApiJson, HostAssignment) {
   EXPECT_EQ(*a->mode, BootMode::install);
   EXPECT_EQ(a->labels->at("rack"), "r1");
   EXPECT_TRUE(parse_host_assignment("{}").ok());
+  EXPECT_EQ(*parse_host_assignment(R"({"disk":"/dev/vdb"})")->disk, "/dev/vdb");
+  EXPECT_EQ(*parse_host_assignment(R"({"disk":"auto"})")->disk, "");
   for (const char* bad : {"", "[]", "{", "null", R"({"hostname":"bad name"})", R"({"image":"../x"})",
                           R"({"mode":"disco"})", R"({"labels":{"rack":1}})", R"({"labels":{"Rack":"r1"}})",
-                          R"({"labels":"rack=r1"})", R"({"colour":"red"})", R"({"hostname":5})"}) {
+                          R"({"labels":"rack=r1"})", R"({"colour":"red"})", R"({"hostname":5})",
+                          R"({"disk":"vda"})", R"({"disk":"/dev/vda;reboot"})", R"({"disk":7})"}) {
     EXPECT_FALSE(parse_host_assignment(bad).ok()) << bad;
   }
 }

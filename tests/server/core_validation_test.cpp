@@ -93,6 +93,18 @@ TEST(ValidateToken, Table) {
   EXPECT_FALSE(validate_token("0123456789abcdef\"0123456789abcdef").ok());
 }
 
+TEST(ValidateInstallDisk, Table) {
+  for (const char* good : {"", "auto", "/dev/vda", "/dev/nvme0n1", "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001",
+                           "/dev/disk/by-path/pci-0000:00:04.0", "/dev/disk/by-id/wwn-0x5000c500+a"}) {
+    EXPECT_TRUE(validate_install_disk(good).ok()) << good;
+  }
+  for (const char* bad : {"/dev/", "vda", "/etc/passwd", "/dev/../etc/shadow", "/dev/vda bad", "/dev/vda\n",
+                          "/dev/$x", "/dev/\"quoted\""}) {
+    EXPECT_FALSE(validate_install_disk(bad).ok()) << bad;
+  }
+  EXPECT_NE(validate_install_disk("/etc/passwd").error().message.find("under /dev/"), std::string::npos);
+}
+
 TEST(ValidateArch, Table) {
   EXPECT_TRUE(validate_arch_word("x86_64").ok());
   EXPECT_TRUE(validate_arch_word("i386").ok());

@@ -64,16 +64,33 @@ TEST(StateStore, MigratesAVersionOneDatabase) {
     auto store = StateStore::open(path, quiet());
     ASSERT_TRUE(store.ok());
   }
-  // Step the file back to version 1 (drop what step 2 added), as an older swarmbootd left it.
+  // Step the file back to version 1 (drop what steps 2 and 3 added), as an older swarmbootd left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP INDEX hosts_ip; DROP INDEX events_mac; PRAGMA user_version=1;", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "DROP INDEX hosts_ip; DROP INDEX events_mac; ALTER TABLE hosts DROP COLUMN disk;"
+                         "INSERT INTO hosts(mac, mode, state, token, created) VALUES"
+                         "('52:54:00:00:00:01', 'install', 'installed', 'tok', 1);"
+                         "PRAGMA user_version=1;", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = StateStore::open(path, quiet());
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), StateStore::kSchemaVersion);
+  // The host written by the old version is still there, with the new column's default ("auto").
+  auto host = (*store)->host("52:54:00:00:00:01");
+  ASSERT_TRUE(host.ok()) << host.error().message;
+  ASSERT_TRUE(host->has_value());
+  EXPECT_EQ((*host)->state, HostState::installed);
+  EXPECT_EQ((*host)->disk, "");
+  auto changed = (*store)->change_host("52:54:00:00:00:01", [](std::optional<HostRecord>& h, std::vector<EventRecord>&) {
+    h->disk = "/dev/vdb";
+    return Status{};
+  });
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  auto again = (*store)->host("52:54:00:00:00:01");
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ((*again)->disk, "/dev/vdb");
 }
 
 TEST(StateStore, RefusesANewerSchema) {

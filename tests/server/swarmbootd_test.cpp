@@ -329,6 +329,17 @@ TEST_F(SwarmbootdTest, AgentReportsMoveHostsThroughTheirStates) {
   EXPECT_EQ(h["state"], "new");
   auto again = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:04");
   EXPECT_NE(again->body.find("swarmboot.mode=install"), std::string::npos) << again->body;
+  EXPECT_NE(again->body.find("swarmboot.disk=auto swarmboot.seed=120"), std::string::npos) << again->body;
+  h = api("PUT", "/api/v1/hosts/52:54:00:00:00:04", R"({"disk":"/dev/vdb"})");
+  EXPECT_EQ(h["disk"], "/dev/vdb");
+  api("PUT", "/api/v1/hosts/52:54:00:00:00:04", R"({"disk":"/etc/passwd"})", 400);
+  auto with_disk = daemon_->request("GET", "/boot.ipxe?mac=52:54:00:00:00:04");
+  EXPECT_NE(with_disk->body.find("swarmboot.disk=/dev/vdb "), std::string::npos) << with_disk->body;
+  // The history tells the local-disk boot apart from the install rounds.
+  const json history = api("GET", "/api/v1/events?mac=52:54:00:00:00:04");
+  int local_boots = 0;
+  for (const auto& e : history) local_boots += e["kind"] == "boot" && e["stage"] == "local_disk" ? 1 : 0;
+  EXPECT_EQ(local_boots, 1) << history.dump(1);
   auto metrics = http_get(daemon_->url() + "/metrics").value();
   EXPECT_NE(metrics.find("swarmboot_hosts{state=\"failed\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("swarmboot_hosts{state=\"new\"} 1"), std::string::npos) << metrics;
