@@ -62,6 +62,16 @@ Status prepare_tftp_root(const std::string& ipxe_dir, const std::string& tftp_ro
   return {};
 }
 
+std::optional<fs::path> folder_hiding_from_others(const fs::path& dir) {
+  fs::path p = fs::absolute(dir);
+  for (;;) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) return p;
+    if (!p.has_relative_path()) return std::nullopt;
+    p = p.parent_path();
+  }
+}
+
 namespace {
 
 Status write_file(const std::string& path, const std::string& text, fs::perms mode) {
@@ -104,6 +114,11 @@ Result<std::unique_ptr<PxeService>> PxeService::start(const PxeServiceOptions& o
   if (!config) return config.error();
 
   if (auto s = prepare_tftp_root(o.ipxe_dir, settings.tftp_root); !s) return s.error();
+  if (auto hiding = folder_hiding_from_others(settings.tftp_root)) {
+    log.warn("dnsmasq serves TFTP as user nobody, but {} is not searchable by others: machines will not get "
+             "{}/undionly.kpxe (chmod o+x {}, or choose a --data-dir outside it)",
+             hiding->string(), settings.tftp_root, hiding->string());
+  }
   std::error_code ec;
   fs::create_directories(settings.state_dir, ec);
   if (ec) return Error{"could not create " + settings.state_dir + ": " + ec.message()};

@@ -10,6 +10,7 @@
 
 #include "swarmboot/pxe/dnsmasq_log.hpp"
 #include "swarmboot/pxe/pxe_config.hpp"
+#include "swarmboot/pxe/pxe_service.hpp"
 #include "swarmcore/process.hpp"
 
 namespace {
@@ -180,6 +181,21 @@ TEST(DnsmasqLogReader, WarnsOnceNamingAMachineWithoutAnIpxeBinary) {
             "machine 52:54:00:aa:bb:cc gets no boot file: swarmboot has no iPXE binary for its architecture "
             "(vendor class PXEClient:Arch:00011:UNDI:003001)");
   EXPECT_EQ(r.read("dnsmasq-dhcp: 42 tags: no-ipxe-binary, pxe-arch, eth0").size(), 1u);  // REQUEST: no repeat
+}
+
+// A TFTP root below a 0700 folder is unreachable for dnsmasq (user nobody): the service names that folder.
+TEST(PxeService, FindsTheFolderThatHidesTheTftpRootFromNobody) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/sbpxe-XXXXXX";
+  const fs::path top = ::mkdtemp(tmpl);
+  fs::create_directories(top / "data/tftp");
+  fs::permissions(top, fs::perms(0755));
+  EXPECT_EQ(folder_hiding_from_others(top / "data/tftp"), std::nullopt);
+  fs::permissions(top / "data", fs::perms(0700));
+  auto hiding = folder_hiding_from_others(top / "data/tftp");
+  ASSERT_TRUE(hiding.has_value());
+  EXPECT_EQ(*hiding, top / "data");
+  fs::remove_all(top);
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "swarmboot/pxe/dnsmasq_supervisor.hpp"
@@ -28,6 +30,12 @@ Result<InterfaceAddress> find_interface_ipv4(const std::string& name);
 // Copies undionly.kpxe, ipxe.efi and snponly.efi from ipxe_dir into tftp_root (world-readable, since dnsmasq
 // serves TFTP after dropping root), replacing older copies atomically.
 Status prepare_tftp_root(const std::string& ipxe_dir, const std::string& tftp_root);
+
+// dnsmasq drops root and serves TFTP as user nobody, so every folder above the TFTP root must be searchable
+// by others; a 0700 folder (mktemp -d, a private home) makes every TFTP request fail with "file not found"
+// at boot time, far from the cause. The first folder (from `dir` up to /) that blocks it, if any; the service
+// warns about it at startup.
+std::optional<std::filesystem::path> folder_hiding_from_others(const std::filesystem::path& dir);
 
 struct PxeServiceOptions {
   DhcpMode mode = DhcpMode::off;
