@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -297,6 +298,367 @@ Status build_debian(const DebianBuild& build, const fs::path& out, const Logger&
   if (auto s = write_file(*tree / "etc/hostname", "swarmboot-debian\n", 0644); !s) return s;
   if (auto s = write_file(*tree / "etc/fstab", "# diskless: the initramfs mounts the root\n", 0644); !s) return s;
   return run_squashfs(*tree, out, {}, log);
+}
+
+// --- Bootable BIOS disk images -------------------------------------------------------------------------------
+
+bool natural_less(std::string_view a, std::string_view b) {
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && digit(a[ie])) ++ie;
+      while (je < b.size() && digit(b[je])) ++je;
+      std::string_view x = a.substr(i, ie - i), y = b.substr(j, je - j);
+      while (x.size() > 1 && x[0] == '0') x.remove_prefix(1);
+      while (y.size() > 1 && y[0] == '0') y.remove_prefix(1);
+      if (x.size() != y.size()) return x.size() < y.size();
+      if (x != y) return x < y;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::optional<fs::path> newest_kernel(const fs::path& boot_dir) {
+  std::optional<fs::path> best;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(boot_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("vmlinuz-")) continue;
+    if (!best || natural_less(best->filename().string(), name)) best = e.path();
+  }
+  return best;
+}
+
+Result<std::string> kernel_version_of(const fs::path& kernel) {
+  const std::string name = kernel.filename().string();
+  if (!name.starts_with("vmlinuz-") || name.size() == 8)
+    return Error{"could not tell the version of the kernel " + kernel.string() +
+                 ": its name is not vmlinuz-VERSION (the version picks the modules)"};
+  return name.substr(8);
+}
+
+std::string syslinux_cfg() {
+  // SERIAL mirrors syslinux's own messages to ttyS0 (where tests and headless machines look); no prompt and no
+  // timeout: a provisioned machine boots its one entry at once.
+  return std::string("SERIAL 0 115200\n"
+                     "DEFAULT swarmboot\n"
+                     "PROMPT 0\n"
+                     "TIMEOUT 0\n"
+                     "LABEL swarmboot\n"
+                     "  LINUX /vmlinuz\n"
+                     "  INITRD /initrd.img\n"
+                     "  APPEND ") +
+         kDiskKernelCommandLine + "\n";
+}
+
+namespace {
+std::uint64_t round_up(std::uint64_t n, std::uint64_t unit) { return (n + unit - 1) / unit * unit; }
+}  // namespace
+
+std::uint64_t fat_size_for(std::uint64_t content_bytes) {
+  // FAT16 with small clusters wastes little; 1/16 extra plus 1 MiB covers the tables, the directories and the
+  // last cluster of each file. At least 8 MiB, so that FAT16 has the clusters it needs.
+  return std::max<std::uint64_t>(8 * kMiB, round_up(content_bytes + content_bytes / 16 + kMiB, kMiB));
+}
+
+std::uint64_t default_disk_size(std::uint64_t fat_bytes) { return kDiskPartitionOffset + fat_bytes + kMiB; }
+
+Result<std::uint64_t> disk_size_for(std::uint64_t fat_bytes, std::optional<std::uint64_t> requested) {
+  if (!requested) return default_disk_size(fat_bytes);
+  const std::uint64_t needed = kDiskPartitionOffset + fat_bytes;
+  if (*requested % 512 != 0)
+    return Error{"could not size the disk: --disk-size " + std::to_string(*requested) +
+                 " is not a multiple of 512 bytes"};
+  if (*requested < needed)
+    return Error{"could not size the disk: --disk-size " + std::to_string(*requested) + " bytes is smaller than the " +
+                 std::to_string(needed) + " bytes (" + std::to_string((needed + kMiB - 1) / kMiB) +
+                 " MiB) the boot partition needs"};
+  return *requested;
+}
+
+unsigned fat_sectors_per_cluster(std::uint64_t fat_bytes) {
+  const std::uint64_t sectors = fat_bytes / 512;
+  unsigned per_cluster = 1;
+  while (sectors / per_cluster > 65000 && per_cluster < 128) per_cluster *= 2;
+  return per_cluster;
+}
+
+std::vector<std::string> mkfs_fat_argv(const fs::path& fat, std::uint64_t fat_bytes) {
+  // --invariant before -i: it resets the volume id, so a later -i is the one that counts. -h: the partition
+  // starts 2048 sectors into the disk, which the boot sector records as hidden sectors.
+  return {"mkfs.fat",  "-C", "--invariant", "-i", kDiskVolumeId, "-F", "16",
+          "-s",        std::to_string(fat_sectors_per_cluster(fat_bytes)),
+          "-n",        "SWARMBOOT", "-h", std::to_string(kDiskPartitionOffset / 512), "--mbr=n",
+          fat.string(), std::to_string(fat_bytes / 1024)};
+}
+
+std::vector<std::string> mcopy_argv(const fs::path& fat, const std::vector<fs::path>& files) {
+  std::vector<std::string> argv{"mcopy", "-i", fat.string()};
+  for (const auto& f : files) argv.push_back(f.string());
+  argv.push_back("::/");
+  return argv;
+}
+
+std::vector<std::string> syslinux_argv(const fs::path& fat) { return {"syslinux", "--install", fat.string()}; }
+
+std::map<std::string, std::string> fat_tools_env() {
+  // 315532800 is 1980-01-01T00:00:00Z, the first moment FAT can record. MTOOLS_SKIP_CHECK: the image file has
+  // no partition table of its own and is not "a disk" to mtools' sanity checks.
+  return {{"SOURCE_DATE_EPOCH", "315532800"}, {"TZ", "UTC"}, {"MTOOLS_SKIP_CHECK", "1"}};
+}
+
+std::vector<std::string> sfdisk_argv(const fs::path& disk) {
+  return {"sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", "--wipe", "never", disk.string()};
+}
+
+std::string sfdisk_script(std::uint64_t fat_bytes) {
+  return std::string("label: dos\nlabel-id: 0x") + kDiskVolumeId + "\nunit: sectors\n\nstart=" +
+         std::to_string(kDiskPartitionOffset / 512) + ", size=" + std::to_string(fat_bytes / 512) +
+         ", type=e, bootable\n";
+}
+
+std::vector<std::string> modprobe_depends_argv(const std::string& kernel_version,
+                                               const std::vector<std::string>& modules) {
+  std::vector<std::string> argv{"modprobe", "-S", kernel_version, "--show-depends", "-a"};
+  argv.insert(argv.end(), modules.begin(), modules.end());
+  return argv;
+}
+
+std::vector<std::string> parse_insmod_lines(std::string_view output) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(output)};
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string verb, path;
+    if (!(words >> verb >> path) || verb != "insmod") continue;
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  }
+  return out;
+}
+
+std::vector<std::string> cpio_argv(const fs::path& out) {
+  return {"cpio", "--quiet", "--reproducible", "-o", "-0", "-H", "newc", "-R", "0:0", "-O", out.string()};
+}
+
+std::vector<std::string> zstd_argv(const fs::path& in, const fs::path& out) {
+  // Single-threaded so the output does not depend on the machine; level 9 as for initramfs.img: seconds,
+  // where -19 takes most of a minute on a busy 2-core machine for a few percent less.
+  return {"zstd", "-q", "-9", "-T1", "-f", in.string(), "-o", out.string()};
+}
+
+namespace {
+
+constexpr const char* kDiskToolsHint = " (needs syslinux, mtools, dosfstools, fdisk, cpio, zstd: scripts/deps.sh)";
+
+Status run_tool(const std::vector<std::string>& argv, const Logger& log, const std::string& what,
+                ProcessOptions po = {}) {
+  log.info("{}", describe_command(argv));
+  if (auto r = run_checked(argv, po); !r) return wrap("could not " + what, Error{r.error().message + kDiskToolsHint});
+  return {};
+}
+
+// Copies the network modules and their dependencies under root/lib/modules/VERSION, decompressed (busybox
+// insmod reads plain .ko files), and lists them in root/lib/modules/load-order, dependencies first.
+Status add_modules(const fs::path& root, const std::string& kver, const std::vector<std::string>& modules,
+                   const Logger& log) {
+  if (modules.empty()) return {};
+  const auto argv = modprobe_depends_argv(kver, modules);
+  log.info("{}", describe_command(argv));
+  auto listed = run_checked(argv);
+  if (!listed) return wrap("could not list the kernel modules for " + kver, listed.error());
+  std::error_code ec;
+  const fs::path modules_dir = root / "lib/modules";
+  fs::create_directories(modules_dir, ec);
+  // A root whose /lib is an absolute symlink would send the modules to the build machine's own /lib.
+  const auto canonical_root = fs::weakly_canonical(root, ec);
+  const auto canonical_modules = fs::weakly_canonical(modules_dir, ec);
+  if (ec || !canonical_modules.string().starts_with(canonical_root.string() + "/"))
+    return Error{"could not add kernel modules: " + modules_dir.string() + " resolves outside the root folder"};
+  std::string order;
+  for (std::string ko : parse_insmod_lines(*listed)) {
+    const std::string prefix = "/lib/modules/";
+    const auto at = ko.find(prefix);
+    if (at == std::string::npos) return Error{"could not add kernel module " + ko + ": not under /lib/modules"};
+    std::string rel = ko.substr(at + prefix.size());
+    std::vector<std::string> decompress;
+    if (rel.ends_with(".xz")) {
+      rel.resize(rel.size() - 3);
+      decompress = {"xz", "-dc", ko};
+    } else if (rel.ends_with(".zst")) {
+      rel.resize(rel.size() - 4);
+      decompress = {"zstd", "-qdc", ko};
+    }
+    const fs::path dest = canonical_modules / rel;
+    fs::create_directories(dest.parent_path(), ec);
+    if (ec) return Error{"could not create " + dest.parent_path().string() + ": " + ec.message()};
+    if (decompress.empty()) {
+      fs::copy_file(ko, dest, fs::copy_options::overwrite_existing, ec);
+      if (ec) return Error{"could not copy kernel module " + ko + ": " + ec.message()};
+    } else {
+      auto plain = run_checked(decompress);
+      if (!plain) return wrap("could not decompress kernel module " + ko, plain.error());
+      if (auto s = write_file(dest, *plain, 0644); !s) return s;
+    }
+    order += "/lib/modules/" + rel + "\n";
+  }
+  return write_file(modules_dir / "load-order", order, 0644);
+}
+
+// Every name under root, relative, in byte order (a folder before what it holds), NUL-separated for cpio -0;
+// every mtime set to 0 on the way.
+Result<std::string> reproducible_listing(const fs::path& root) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  const timespec zero[2] = {{0, 0}, {0, 0}};
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (::utimensat(AT_FDCWD, it->path().c_str(), zero, AT_SYMLINK_NOFOLLOW) != 0)
+      return Error{"could not reset the time of " + it->path().string() + ": " + std::strerror(errno)};
+    names.push_back(it->path().lexically_relative(root).string());  // not fs::relative: it follows links
+  }
+  if (ec) return Error{"could not list " + root.string() + ": " + ec.message()};
+  std::sort(names.begin(), names.end());
+  std::string list;
+  for (const auto& n : names) list += n + '\0';
+  return list;
+}
+
+Status write_at(int fd, const std::string& bytes, off_t offset, const fs::path& what) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"could not write " + what.string() + ": " + std::strerror(errno)};
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+// Puts the MBR boot code and the FAT partition into the (already partitioned) disk file.
+Status place_into_disk(const fs::path& disk, const fs::path& mbr, const fs::path& fat) {
+  const std::string boot_code = read_text(mbr);
+  if (boot_code.size() < 440) return Error{"could not read syslinux's MBR " + mbr.string() + " (install syslinux)"};
+  const int fd = ::open(disk.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Error{"could not open " + disk.string() + ": " + std::strerror(errno)};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Only the first 440 bytes: the disk id and the partition table after them are sfdisk's.
+  if (auto s = write_at(fd, boot_code.substr(0, 440), 0, disk); !s) return s;
+  std::ifstream in(fat, std::ios::binary);
+  if (!in) return Error{"could not read " + fat.string()};
+  std::string chunk(4 * kMiB, '\0');
+  off_t offset = static_cast<off_t>(kDiskPartitionOffset);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    if (auto s = write_at(fd, chunk.substr(0, got), offset, disk); !s) return s;
+    offset += static_cast<off_t>(got);
+  }
+  if (::fsync(fd) != 0) return Error{"could not write " + disk.string() + ": " + std::strerror(errno)};
+  return {};
+}
+
+// The disk from a staged root folder that the build may change (modules are added, times reset).
+Status build_disk_from_staged(const fs::path& root, const fs::path& scratch, const fs::path& out,
+                              const DiskBuild& build, const Logger& log) {
+  std::error_code ec;
+  if (!fs::is_regular_file(build.kernel, ec))
+    return Error{"could not read the kernel " + build.kernel.string() + ": no such file (install linux-image-amd64)"};
+  std::string kver = build.kernel_version;
+  if (kver.empty()) {
+    auto v = kernel_version_of(build.kernel);
+    if (!v) return v.error();
+    kver = *v;
+  }
+  auto pending = PendingFile::create(out);
+  if (!pending) return pending.error();
+
+  if (auto s = add_modules(root, kver, build.modules, log); !s) return s;
+  auto listing = reproducible_listing(root);
+  if (!listing) return listing.error();
+  const fs::path boot = scratch / "boot";
+  fs::create_directories(boot, ec);
+  ProcessOptions in_root;
+  in_root.working_dir = root.string();
+  in_root.stdin_data = *listing;
+  if (auto s = run_tool(cpio_argv(scratch / "initrd.cpio"), log, "pack the initrd", in_root); !s) return s;
+  if (auto s = run_tool(zstd_argv(scratch / "initrd.cpio", boot / "initrd.img"), log, "compress the initrd"); !s)
+    return s;
+  fs::copy_file(build.kernel, boot / "vmlinuz", ec);
+  if (ec) return Error{"could not copy the kernel " + build.kernel.string() + ": " + ec.message()};
+  if (auto s = write_file(boot / "syslinux.cfg", syslinux_cfg(), 0644); !s) return s;
+
+  // syslinux adds ldlinux.sys and ldlinux.c32 (about 180 KiB): counted with room to spare.
+  const std::uint64_t content = fs::file_size(boot / "vmlinuz") + fs::file_size(boot / "initrd.img") +
+                                fs::file_size(boot / "syslinux.cfg") + 512 * 1024;
+  const std::uint64_t fat_bytes = fat_size_for(content);
+  auto disk_bytes = disk_size_for(fat_bytes, build.disk_size);
+  if (!disk_bytes) return wrap("could not build " + out.string(), disk_bytes.error());
+
+  const fs::path fat = scratch / "boot.fat";
+  ProcessOptions fat_env;
+  fat_env.extra_env = fat_tools_env();
+  if (auto s = run_tool(mkfs_fat_argv(fat, fat_bytes), log, "make the boot partition's FAT", fat_env); !s) return s;
+  if (auto s = run_tool(mcopy_argv(fat, {boot / "syslinux.cfg", boot / "vmlinuz", boot / "initrd.img"}), log,
+                        "copy the kernel and initrd onto the boot partition", fat_env);
+      !s)
+    return s;
+  if (auto s = run_tool(syslinux_argv(fat), log, "install syslinux on the boot partition", fat_env); !s) return s;
+
+  // A sparse file: the zeros after the partition cost nothing until something writes there.
+  if (::truncate(pending->path().c_str(), static_cast<off_t>(*disk_bytes)) != 0)
+    return Error{"could not size " + out.string() + ": " + std::strerror(errno)};
+  ProcessOptions table;
+  table.stdin_data = sfdisk_script(fat_bytes);
+  if (auto s = run_tool(sfdisk_argv(pending->path()), log, "write the partition table", table); !s) return s;
+  if (auto s = place_into_disk(pending->path(), build.syslinux_mbr, fat); !s) return s;
+  return pending->commit();
+}
+
+}  // namespace
+
+Status build_disk_from_dir(const fs::path& dir, const fs::path& out, const DiskBuild& build, const Logger& log) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return Error{"could not build a disk image from " + dir.string() + ": no such folder"};
+  if (!fs::exists(fs::symlink_status(dir / "sbin/init", ec)))
+    return Error{"could not build a disk image from " + dir.string() + ": it has no /sbin/init to boot"};
+  if (auto s = check_output_path(out); !s) return s;
+  auto scratch = ScratchDir::create(fs::temp_directory_path(), "swarmboot-disk");
+  if (!scratch) return scratch.error();
+  const fs::path root = scratch->path() / "root";
+  // A copy: the build adds modules and resets times, and the caller's folder stays as it was.
+  if (auto s = run_tool({"cp", "-a", "--no-target-directory", dir.string(), root.string()}, log,
+                        "copy " + dir.string());
+      !s)
+    return s;
+  if (auto s = build_disk_from_staged(root, scratch->path(), out, build, log); !s)
+    return wrap("could not build the disk image", s.error());
+  return {};
+}
+
+Status build_sample_disk(const fs::path& out, const DiskBuild& build, const Logger& log, const fs::path& busybox) {
+  if (auto s = check_output_path(out); !s) return s;
+  auto scratch = ScratchDir::create(fs::temp_directory_path(), "swarmboot-sample-disk");
+  if (!scratch) return scratch.error();
+  const fs::path root = scratch->path() / "root";
+  std::error_code ec;
+  fs::create_directory(root, ec);
+  if (ec) return Error{"could not create " + root.string() + ": " + ec.message()};
+  if (auto s = stage_sample_tree(root, busybox); !s) return wrap("could not build the sample disk image", s.error());
+  if (auto s = build_disk_from_staged(root, scratch->path(), out, build, log); !s)
+    return wrap("could not build the sample disk image", s.error());
+  return {};
 }
 
 }  // namespace swarmboot::images

@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -16,16 +17,17 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: swarmboot image build --from-dir DIR --out FILE\n"
-    "       swarmboot image build --sample --out FILE\n"
+    "usage: swarmboot image build --from-dir DIR --out FILE [--disk [--disk-size BYTES] [--kernel FILE]]\n"
+    "       swarmboot image build --sample --out FILE [--disk [--disk-size BYTES] [--kernel FILE]]\n"
     "       swarmboot image build --debian SUITE --out FILE [--cache-dir DIR] [--mirror URL]\n"
     "       swarmboot image add FILE --name NAME --registry DIR [--piece-size BYTES]\n";
 
 Error bad(const std::string& why) { return Error{"could not parse the command line: " + why}; }
 
 Result<ImageCommand> parse_build(const std::vector<std::string>& args) {
-  std::string from_dir, out, debian, cache_dir, mirror;
+  std::string from_dir, out, debian, cache_dir, mirror, disk_size_text;
   bool sample = false, help = false;
+  DiskOptions disk;
   po::options_description d("swarmboot image build");
   // clang-format off
   d.add_options()
@@ -35,6 +37,9 @@ Result<ImageCommand> parse_build(const std::vector<std::string>& args) {
     ("out", po::value(&out), "the image file to write")
     ("cache-dir", po::value(&cache_dir), "where the debootstrap tree is cached (default $SWARMBOOT_CACHE or ~/.cache/swarmboot)")
     ("mirror", po::value(&mirror), "Debian mirror (default: the one apt uses)")
+    ("disk", po::bool_switch(&disk.disk), "a bootable BIOS disk (MBR, FAT partition with syslinux, kernel, the root as initrd) instead of a squashfs")
+    ("disk-size", po::value(&disk_size_text), "with --disk: the disk's size, e.g. 64M (default: just big enough); the rest is free space")
+    ("kernel", po::value(&disk.kernel), "with --disk: the kernel to boot (default: the newest /boot/vmlinuz-*)")
     ("help,h", po::bool_switch(&help), "this help");
   // clang-format on
   try {
@@ -54,8 +59,16 @@ Result<ImageCommand> parse_build(const std::vector<std::string>& args) {
   if (out.empty()) return bad("--out FILE is required");
   if (!debian.empty() && debian.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string::npos)
     return bad("--debian '" + debian + "' is not a suite name");
-  if (!from_dir.empty()) return ImageCommand{BuildFromDir{from_dir, out}};
-  if (sample) return ImageCommand{BuildSample{out}};
+  if (!disk.disk && (!disk_size_text.empty() || !disk.kernel.empty()))
+    return bad("--disk-size and --kernel only go with --disk");
+  if (disk.disk && !debian.empty()) return bad("--disk goes with --sample or --from-dir, not --debian");
+  if (!disk_size_text.empty()) {
+    auto size = parse_byte_size(disk_size_text);
+    if (!size) return bad("--disk-size: " + size.error().message);
+    disk.disk_size = *size;
+  }
+  if (!from_dir.empty()) return ImageCommand{BuildFromDir{from_dir, out, disk}};
+  if (sample) return ImageCommand{BuildSample{out, disk}};
   return ImageCommand{BuildDebian{debian, out, cache_dir, mirror}};
 }
 
@@ -94,7 +107,43 @@ Result<ImageCommand> parse_add(const std::vector<std::string>& args) {
   return ImageCommand{a};
 }
 
+// The DiskBuild for --disk: the kernel given, or the newest one installed.
+Result<DiskBuild> disk_build_for(const DiskOptions& o) {
+  DiskBuild build;
+  if (!o.kernel.empty()) {
+    build.kernel = o.kernel;
+  } else if (auto k = newest_kernel()) {
+    build.kernel = *k;
+  } else {
+    return Error{"could not find a kernel: no /boot/vmlinuz-* (install linux-image-amd64, or give --kernel FILE)"};
+  }
+  if (o.disk_size > 0) build.disk_size = static_cast<std::uint64_t>(o.disk_size);
+  return build;
+}
+
 }  // namespace
+
+Result<std::int64_t> parse_byte_size(const std::string& text) {
+  size_t end = 0;
+  std::int64_t n = 0;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+    if (n > (INT64_MAX - 9) / 10) return Error{"'" + text + "' is too large"};
+    n = n * 10 + (text[end] - '0');
+    ++end;
+  }
+  if (end == 0) return Error{"'" + text + "' is not a size in bytes (e.g. 67108864 or 64M)"};
+  std::string unit = text.substr(end);
+  if (unit.ends_with("iB")) unit.resize(unit.size() - 2);
+  int shift = 0;
+  if (unit == "") shift = 0;
+  else if (unit == "K" || unit == "k") shift = 10;
+  else if (unit == "M") shift = 20;
+  else if (unit == "G") shift = 30;
+  else return Error{"'" + text + "' has an unknown unit (K, M, G: binary multiples)"};
+  if (n > (INT64_MAX >> shift)) return Error{"'" + text + "' is too large"};
+  if (n == 0) return Error{"'" + text + "' is not a positive size"};
+  return n << shift;
+}
 
 Result<ImageCommand> parse_image_command(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") return ImageCommand{ImageHelp{kUsage}};
@@ -139,10 +188,20 @@ int run_image_command(const std::vector<std::string>& args) {
   std::string out;
   if (auto* b = std::get_if<BuildFromDir>(&*cmd)) {
     out = b->out;
-    built = build_from_dir(b->dir, b->out, log);
+    if (b->disk.disk) {
+      auto build = disk_build_for(b->disk);
+      built = build ? build_disk_from_dir(b->dir, b->out, *build, log) : Status(build.error());
+    } else {
+      built = build_from_dir(b->dir, b->out, log);
+    }
   } else if (auto* s = std::get_if<BuildSample>(&*cmd)) {
     out = s->out;
-    built = build_sample(s->out, log);
+    if (s->disk.disk) {
+      auto build = disk_build_for(s->disk);
+      built = build ? build_sample_disk(s->out, *build, log) : Status(build.error());
+    } else {
+      built = build_sample(s->out, log);
+    }
   } else if (auto* d = std::get_if<BuildDebian>(&*cmd)) {
     out = d->out;
     DebianBuild build;

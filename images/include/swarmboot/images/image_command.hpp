@@ -13,12 +13,20 @@
 
 namespace swarmboot::images {
 
+// --disk: a bootable BIOS disk instead of a squashfs (see DiskBuild in image_build.hpp).
+struct DiskOptions {
+  bool disk = false;
+  std::int64_t disk_size = 0;  // 0: just big enough
+  std::string kernel;          // empty: the newest /boot/vmlinuz-*
+};
 struct BuildFromDir {
   std::string dir;
   std::string out;
+  DiskOptions disk = {};
 };
 struct BuildSample {
   std::string out;
+  DiskOptions disk = {};
 };
 struct BuildDebian {
   std::string suite;
@@ -37,6 +45,9 @@ struct ImageHelp {
 };
 
 using ImageCommand = std::variant<BuildFromDir, BuildSample, BuildDebian, AddImage, ImageHelp>;
+
+// "67108864", "64M", "64MiB", "2G", "512K": bytes, with binary multiples. Errors name the text.
+Result<std::int64_t> parse_byte_size(const std::string& text);
 
 // args start after "image". Errors read "could not parse the command line: …" and name the flag.
 Result<ImageCommand> parse_image_command(const std::vector<std::string>& args);
