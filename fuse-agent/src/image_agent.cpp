@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/hasher.hpp>
 #include <libtorrent/mmap_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session_params.hpp>
@@ -18,6 +19,7 @@
 #include <sstream>
 
 #include "lt_overrides.hpp"
+#include "piece_fetch.hpp"
 #include "swarmcore/http_client.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
@@ -141,6 +143,7 @@ Status ImageAgent::start() {
   alert_thread_ = std::thread([this] { alert_loop(); });
   tick_thread_ = std::thread([this] { tick_loop(); });
   if (!options_.report_url.empty()) report_thread_ = std::thread([this] { report_loop(); });
+  if (!options_.webseed.empty()) rescue_thread_ = std::thread([this] { rescue_loop(); });
   log_.info("serving {} ({} bytes, {} pieces of {} bytes, info-hash {})", torrent_.name, torrent_.size,
             torrent_.num_pieces, torrent_.piece_size, torrent_.info_hash);
   return {};
@@ -385,10 +388,11 @@ void ImageAgent::update_status() {
     if (auto oldest = waiters_.oldest_parked()) oldest_age = Clock::now() - *oldest;
   }
   if (!options_.webseed.empty()) {
-    switch (webseed_fallback_.update({Clock::now(), oldest_age, swarm_peers, readable_.all_set()})) {
+    choose_rescues();
+    // Stalled reads are rescued piece by piece; the whole-torrent web seed is for a host with no swarm at all.
+    switch (webseed_fallback_.update({Clock::now(), std::nullopt, swarm_peers, readable_.all_set()})) {
       case WebSeedAction::attach:
-        log_.info("attaching web seed {}: {}", options_.webseed,
-                  swarm_peers == 0 ? "no swarm peer" : "a read has waited on the swarm too long");
+        log_.info("attaching web seed {}: no swarm peer for 5 s", options_.webseed);
         handle_.add_url_seed(options_.webseed);
         break;
       case WebSeedAction::detach:
@@ -409,7 +413,8 @@ void ImageAgent::update_status() {
   s.pieces_have = readable_.count();
   s.state = fatal_.load() ? "error" : !checked_.load() ? "starting" : readable_.all_set() ? "seeding" : "downloading";
   if (fatal_.load()) s.message = fatal_message_;
-  s.bytes_from_webseed = webseed_bytes_;
+  // Rescued pieces reach libtorrent through add_piece, outside its download counters.
+  s.bytes_from_webseed = webseed_bytes_ + rescued_bytes_.load();
   s.bytes_from_peers = std::max<std::int64_t>(0, st.total_payload_download - webseed_bytes_);
   s.bytes_uploaded = st.total_payload_upload;
   s.peers = swarm_peers;
@@ -483,6 +488,62 @@ void ImageAgent::report_loop() {
   }
 }
 
+// ---- rescue thread: stalled pieces over HTTP ---------------------------------------------------------------
+
+void ImageAgent::choose_rescues() {
+  std::vector<int> stalled;
+  {
+    std::lock_guard lock(reads_mutex_);
+    stalled = waiters_.pieces_waited_on_since(Clock::now() - options_.stall_after);
+  }
+  if (stalled.empty()) return;
+  std::lock_guard lock(rescue_mutex_);
+  const auto chosen = rescue_.choose(stalled, [this](int p) { return readable_.test(p); });
+  if (chosen.empty()) return;
+  log_.info("a read has waited on the swarm for {} ms: fetching pieces {} from the server",
+            options_.stall_after.count(), format_pieces(chosen));
+  rescue_queue_.insert(rescue_queue_.end(), chosen.begin(), chosen.end());
+  rescue_wake_.notify_one();
+}
+
+void ImageAgent::rescue_loop() {
+  while (!stopping_.load()) {
+    int piece = -1;
+    {
+      std::unique_lock lock(rescue_mutex_);
+      rescue_wake_.wait_for(lock, std::chrono::milliseconds(500),
+                            [this] { return !rescue_queue_.empty() || stopping_.load(); });
+      if (stopping_.load()) break;
+      if (rescue_queue_.empty()) continue;
+      piece = rescue_queue_.front();
+      rescue_queue_.pop_front();
+    }
+    if (!readable_.test(piece)) rescue_piece(piece);  // no lock held while on the network
+    std::lock_guard lock(rescue_mutex_);
+    rescue_.finished(piece);
+  }
+}
+
+void ImageAgent::rescue_piece(int piece) {
+  const auto ti = handle_.torrent_file();
+  if (!ti) return;
+  const std::int64_t length = geometry_.piece_length(piece);
+  auto bytes = fetch_byte_range(options_.webseed, geometry_.piece_offset(piece), length, std::chrono::seconds(30));
+  if (!bytes) {
+    log_.warn("could not rescue piece {}: {}", piece, bytes.error().message);
+    return;
+  }
+  // Checked here as well as by libtorrent: a server that sends wrong bytes is named in the log, and nothing
+  // unverified is ever handed on.
+  if (lt::hasher(bytes->data(), static_cast<int>(bytes->size())).final() != ti->hash_for_piece(lt::piece_index_t(piece))) {
+    log_.warn("could not rescue piece {}: the server's bytes fail the piece hash; waiting for the swarm", piece);
+    return;
+  }
+  rescued_bytes_ += length;
+  handle_.add_piece(lt::piece_index_t(piece), std::vector<char>(bytes->begin(), bytes->end()),
+                    lt::torrent_handle::overwrite_existing);
+}
+
 void ImageAgent::tick_loop() {
   while (!stopping_.load()) {
     update_status();
@@ -504,6 +565,11 @@ void ImageAgent::stop_serving() {
     std::lock_guard lock(report_mutex_);
     report_wake_.notify_all();
   }
+  {
+    std::lock_guard lock(rescue_mutex_);
+    rescue_wake_.notify_all();
+  }
+  if (rescue_thread_.joinable()) rescue_thread_.join();
   if (alert_thread_.joinable()) alert_thread_.join();
   if (tick_thread_.joinable()) tick_thread_.join();
   if (report_thread_.joinable()) report_thread_.join();

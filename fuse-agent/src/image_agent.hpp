@@ -4,7 +4,11 @@
 //  - the alert thread, woken by set_alert_notify: piece_finished → write fence → readable → parked reads
 //    answered; it also expires parked reads past --read-timeout (EIO, with a log line why);
 //  - the tick thread, once a second: status file and report, web seed fallback, swarm statistics. Calls
-//    that block on libtorrent's network thread (status(), get_peer_info()) happen only here.
+//    that block on libtorrent's network thread (status(), get_peer_info()) happen only here;
+//  - the rescue thread: fetches, over HTTP from the server, exactly the pieces a read has waited on the swarm
+//    for longer than --stall-after, checks each against its piece hash and hands it to libtorrent
+//    (add_piece), which then passes it through the same hash check and write fence as a peer's piece (see
+//    piece_rescue.hpp). libtorrent's own web seed is attached only when there is no swarm at all.
 //
 // FUSE worker threads call read(): served at once from the cache file when every piece is readable, else
 // parked (no thread waits) with the missing pieces made time-critical.
@@ -34,6 +38,7 @@
 #include "agent_status.hpp"
 #include "piece_bitmap.hpp"
 #include "piece_geometry.hpp"
+#include "piece_rescue.hpp"
 #include "piece_waiters.hpp"
 #include "read_ahead.hpp"
 #include "swarmcore/image_torrent.hpp"
@@ -145,9 +150,20 @@ class ImageAgent {
   std::optional<AgentStatus> report_slot_;                 // guarded by report_mutex_
   void report_loop();
 
+  // Per-piece rescue over HTTP: the tick thread chooses, the rescue thread fetches.
+  std::mutex rescue_mutex_;
+  std::condition_variable rescue_wake_;
+  PieceRescue rescue_{4};                                  // guarded by rescue_mutex_
+  std::deque<int> rescue_queue_;                           // guarded by rescue_mutex_
+  std::atomic<std::int64_t> rescued_bytes_{0};
+  void choose_rescues();
+  void rescue_loop();
+  void rescue_piece(int piece);
+
   std::thread alert_thread_;
   std::thread tick_thread_;
   std::thread report_thread_;
+  std::thread rescue_thread_;
 };
 
 }  // namespace swarmboot::agent

@@ -1,8 +1,9 @@
 // When the agent turns to the server's web seed (BEP 19). The swarm is the normal source: every byte the
 // server sends over HTTP is a byte N hosts make it send N times. So the web seed is attached only while the
-// swarm is failing a reader — a read parked longer than `stall_after` — or while there is no swarm at all
-// (no peer for `no_peer_after`); it is detached again once neither has been true for `linger`, so a passing
-// stall does not turn the server into every host's main source. Pure: the agent feeds it observations once
+// swarm is failing — a stall longer than `stall_after` (install mode: no new piece; the mount mode rescues a
+// stalled read's own pieces instead, see piece_rescue.hpp, and reports no stall here) — or while there is no
+// swarm at all (no peer for `no_peer_after`); it is detached again once neither has been true for `linger`,
+// so a passing stall does not turn the server into every host's main source. Pure: the agent feeds it observations once
 // a tick and applies the answer with add_url_seed/remove_url_seed.
 #pragma once
 

@@ -6,11 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include <random>
+#include <set>
 
 #include "agent_options.hpp"
 #include "agent_status.hpp"
 #include "piece_bitmap.hpp"
 #include "piece_geometry.hpp"
+#include "piece_rescue.hpp"
 #include "piece_waiters.hpp"
 #include "read_ahead.hpp"
 #include "webseed_fallback.hpp"
@@ -370,6 +372,21 @@ TEST(AgentOptions, HostPort) {
   EXPECT_FALSE(parse_host_port(":80").ok());
   EXPECT_FALSE(parse_host_port("h:").ok());
   EXPECT_FALSE(parse_host_port("h:8x").ok());
+}
+
+TEST(PieceRescue, ChoosesStalledPiecesNotReadableNotInFlightWithinTheLimit) {
+  PieceRescue rescue(3);
+  const std::set<int> readable = {2};
+  auto is_readable = [&](int p) { return readable.count(p) != 0; };
+  EXPECT_EQ(rescue.choose({1, 2, 3, 4, 5}, is_readable), (std::vector<int>{1, 3, 4}));
+  EXPECT_EQ(rescue.in_flight(), 3);
+  EXPECT_TRUE(rescue.choose({5, 6}, is_readable).empty()) << "no more than 3 fetches at once";
+  rescue.finished(3);
+  EXPECT_EQ(rescue.choose({1, 3, 5}, is_readable), (std::vector<int>{3})) << "1 is in flight; 3 failed and may retry";
+  rescue.finished(1);
+  rescue.finished(3);
+  rescue.finished(4);
+  EXPECT_EQ(rescue.choose({5}, is_readable), (std::vector<int>{5}));
 }
 
 }  // namespace

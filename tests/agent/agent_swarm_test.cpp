@@ -253,4 +253,41 @@ TEST_F(AgentSwarm, WithTheSeedGoneTheWebSeedDeliversTheBytes) {
   ASSERT_TRUE(wait_until([&] { return a.st().value("bytes_from_webseed", 0) > 0; }, 5s)) << a.log();
 }
 
+// A read stalled on a slow swarm is rescued piece by piece: the server sends the pieces that read waits for,
+// not the image. (libtorrent's web seed, attached on a stall, used to download whole runs of pieces from the
+// server for as long as it stayed attached.)
+TEST_F(AgentSwarm, AStalledReadIsRescuedPieceByPieceNotByTheWholeImage) {
+  make_image(16 << 20, 5);
+  add_host("seed", 1, 2);  // 16 MiB takes about a minute from this seed
+  add_host("web", 2, 100);
+  add_host("h1", 11, 100);
+  fs::create_directories(scratch_ / "www");
+  fs::copy_file(scratch_ / "img", scratch_ / "www" / "img");
+  auto httpd = bed_->spawn("web", {"busybox", "httpd", "-f", "-p", bed_->ip("web") + ":80", "-h", (scratch_ / "www").string()},
+                           (scratch_ / "httpd.log").string());
+  ASSERT_TRUE(httpd.ok());
+  start_seed("seed", scratch_ / "img");
+  Agent& a = start_agent("h1", {"seed"}, {"--webseed", "http://" + bed_->ip("web") + "/img", "--stall-after", "1"});
+
+  // 1 MiB from the middle of the image: 16 pieces the slow seed will not deliver within a second.
+  const std::int64_t offset = 8 << 20, length = 1 << 20;
+  auto reader = std::async(std::launch::async, [&] {
+    int fd = ::open(a.file().c_str(), O_RDONLY);
+    int err = 0;
+    std::string got = fd < 0 ? std::string() : pread_all(fd, offset, static_cast<size_t>(length), err);
+    if (fd >= 0) ::close(fd);
+    return got;
+  });
+  ASSERT_EQ(reader.wait_for(30s), std::future_status::ready) << a.log();
+  EXPECT_TRUE(reader.get() == bytes_.substr(static_cast<size_t>(offset), static_cast<size_t>(length)));
+  std::this_thread::sleep_for(3s);
+  const auto st = a.st();
+  EXPECT_GT(st.value("bytes_from_webseed", std::int64_t{0}), 0) << a.log();
+  // The read's 16 pieces, plus at most one rescue batch that raced with the swarm; far from the 16 MiB image.
+  EXPECT_LE(st.value("bytes_from_webseed", std::int64_t{0}), length + 4 * kPiece) << a.log();
+  EXPECT_LT(st.value("pieces_have", 0), torrent_.num_pieces) << "the slow seed should still be sending";
+  EXPECT_NE(a.log().find("fetching pieces"), std::string::npos) << a.log();
+  EXPECT_EQ(a.log().find("attaching web seed"), std::string::npos) << a.log();
+}
+
 }  // namespace
