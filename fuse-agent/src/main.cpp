@@ -12,6 +12,7 @@
 #include "agent_options.hpp"
 #include "image_agent.hpp"
 #include "image_fs.hpp"
+#include "install_command.hpp"
 #include "preflight.hpp"
 #include "seeder.hpp"
 #include "swarmcore/log.hpp"
@@ -140,6 +141,8 @@ int run_mount(MountOptions o, char* argv0) {
 
 int main(int argc, char** argv) try {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `install` has its own command line (install_options.hpp) and exit codes (install_target.hpp).
+  if (!args.empty() && args[0] == "install") return run_install_command({args.begin() + 1, args.end()});
   auto command = parse_command_line(args);
   if (!command) {
     std::cerr << "swarmboot-agent: " << command.error().message << "\n";
