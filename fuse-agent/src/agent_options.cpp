@@ -16,6 +16,7 @@ namespace {
 const char* kUsage =
     "usage: swarmboot-agent mount --torrent PATH|URL --cache DIR --mountpoint DIR [options]\n"
     "       swarmboot-agent seed --torrent PATH --data FILE [--listen PORT] [--tracker URL]...\n"
+    "       swarmboot-agent vm --torrent PATH|URL --cache DIR --mountpoint DIR --overlay FILE [options]\n"
     "       swarmboot-agent install --torrent PATH|URL --cache DIR --target auto|DEVICE|FILE [options]\n";
 
 Error bad(const std::string& why) { return Error{"could not parse the command line: " + why}; }

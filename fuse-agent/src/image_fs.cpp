@@ -232,6 +232,8 @@ void ImageFs::serve(ImageAgent& agent) {
   }
 }
 
+void ImageFs::request_exit() { fuse_session_exit(state_->session); }
+
 void ImageFs::unmount() {
   if (state_ && state_->mounted) {
     fuse_session_unmount(state_->session);

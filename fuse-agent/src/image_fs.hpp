@@ -27,6 +27,10 @@ class ImageFs {
   // Returns when the loop has ended; the agent must then answer its parked reads (stop_serving) before
   // unmount().
   void serve(ImageAgent& agent);
+  // Marks the session as ended, from any thread: serve() returns once its thread next wakes, which the caller
+  // brings about with a signal whose handler does nothing (libfuse's loop waits in sem_wait and re-checks).
+  // For `vm`, whose loop ends when QEMU exits rather than on a signal to the process.
+  void request_exit();
   void unmount();
 
   struct State;

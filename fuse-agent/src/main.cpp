@@ -15,6 +15,7 @@
 #include "install_command.hpp"
 #include "preflight.hpp"
 #include "seeder.hpp"
+#include "vm_command.hpp"
 #include "swarmcore/log.hpp"
 
 using namespace swarmboot;
@@ -141,6 +142,8 @@ int run_mount(MountOptions o, char* argv0) {
 
 int main(int argc, char** argv) try {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `vm` has its own command line (vm_options.hpp) and exits with QEMU's status.
+  if (!args.empty() && args[0] == "vm") return run_vm_command({args.begin() + 1, args.end()});
   // `install` has its own command line (install_options.hpp) and exit codes (install_target.hpp).
   if (!args.empty() && args[0] == "install") return run_install_command({args.begin() + 1, args.end()});
   auto command = parse_command_line(args);
