@@ -126,8 +126,11 @@ Result<std::string> render_host_script(const BootTarget& t, std::string_view arc
     return fmt::format(
         "#!ipxe\n"
         "# swarmboot: {} has image {} installed on its disk and boots it until it is reimaged.\n"
-        "# `exit` hands control back to the firmware, which tries the next boot device (the local disk).\n"
+        "# BIOS: boot the first hard disk directly. `exit` is not enough there: an iPXE option ROM that exits\n"
+        "# through INT 19h restarts the BIOS boot order from the network, a PXE loop (seen with SeaBIOS).\n"
+        "# UEFI, or if sanboot fails: `exit` hands control back to the firmware's next boot option.\n"
         "echo swarmboot: {} is installed, booting from local disk\n"
+        "iseq ${{platform}} pcbios && sanboot --no-describe --drive 0x80 ||\n"
         "exit\n",
         describe_host(t), t.image, t.mac);
   }
