@@ -15,7 +15,7 @@
 # usage: build-initramfs.sh OUT KVER BUSYBOX INIT UDHCPC_SCRIPT [AGENT]
 set -euo pipefail
 out=$1 kver=$2 busybox=$3 init=$4 udhcpc_script=$5 agent=${6:-}
-modules=(virtio_pci virtio_net e1000 virtio_blk fuse loop squashfs overlay ext4)
+modules=(virtio_pci virtio_net e1000 virtio_blk virtio_scsi sd_mod ahci nvme fuse loop squashfs overlay ext4)
 
 staging=$(mktemp -d "${out}.staging-XXXXXX")
 trap 'rm -rf "$staging" "$out.tmp"' EXIT
