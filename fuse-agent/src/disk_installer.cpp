@@ -29,8 +29,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Unsynced bytes allowed on the target before an fdatasync: a power cut loses at most this much work.
+// Unsynced bytes allowed on the target before an fdatasync, and the longest copied bytes stay unsynced: a
+// power cut loses at most this much work (on a slow swarm, 32 MiB can be minutes of it).
 constexpr std::int64_t kSyncEveryBytes = 32 << 20;
+constexpr auto kSyncEvery = std::chrono::seconds(2);
 // A piece that libtorrent verified but that reads back wrong from the cache file is put back through the
 // write fence; more than this many times means the fence reasoning is broken, so stop rather than loop.
 constexpr int kMaxRecopies = 20;
@@ -189,7 +191,7 @@ InstallOutcome DiskInstaller::run(InstallTarget target, const sigset_t& stop_sig
       (void)sync_target();
       return fail(kInstallFailed, *fatal_);
     }
-    if (pieces_.want_sync())
+    if (pieces_.want_sync() || (pieces_.unsynced_bytes() > 0 && Clock::now() - last_sync_ >= kSyncEvery))
       if (auto s = sync_target(); !s) return fail(kInstallFailed, s.error().message);
     if (Clock::now() >= next_tick) {
       update_status();
@@ -416,6 +418,7 @@ Status DiskInstaller::sync_target() {
   if (target_.fd < 0) return {};
   if (::fdatasync(target_.fd) != 0) return Error{"could not flush the target " + target_.path + ": " + errno_text()};
   pieces_.synced();
+  last_sync_ = Clock::now();
   return {};
 }
 

@@ -125,6 +125,7 @@ class DiskInstaller {
   std::string summary_;                     // the installed/failed message
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_piece_at_;
+  std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();  // last fdatasync
   std::chrono::steady_clock::time_point last_report_{};
   std::string last_reported_phase_;
   std::int64_t webseed_bytes_ = 0;

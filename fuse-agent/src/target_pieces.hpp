@@ -51,6 +51,7 @@ class TargetPieces {
   // fdatasync done.
   void synced() { unsynced_bytes_ = 0; }
   bool want_sync() const { return unsynced_bytes_ >= sync_every_bytes_ || (complete() && unsynced_bytes_ > 0); }
+  std::int64_t unsynced_bytes() const { return unsynced_bytes_; }
 
   int on_target() const { return on_target_count_; }
   int total() const { return geometry_.num_pieces(); }
