@@ -7,6 +7,7 @@
 #
 # Everything it makes (namespaces, processes, the work folder unless --keep) is removed on exit, Ctrl-C included.
 set -euo pipefail
+orig_args=("$@")
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SWARMBOOT_BUILD_DIR:-$root/build}
@@ -85,7 +86,7 @@ log() { echo "virtual-rack: $*" >&2; }
 case "$mode" in diskless|install|hypervisor) ;; *) die "--mode must be diskless, install or hypervisor" ;; esac
 if [ -z "$uefi" ]; then uefi=1; [ "$mode" = install ] && uefi=0; fi
 [[ "$uefi" =~ ^[0-9]+$ ]] || die "--uefi must be a number"
-[ "$mode" = hypervisor ] && die "--mode hypervisor: a hypervisor host runs 'swarmboot-agent vm' (see fuse-agent/README.md); the virtual rack's machines are themselves TCG guests, and a guest inside them would take minutes to boot"
+[ "$mode" = hypervisor ] && exec "$root/scripts/hypervisor-rack.sh" "${orig_args[@]}"
 if [ "$mode" != install ] && { [ "$reimage" = 1 ] || [ -n "$power_cut_at" ] || [ "$small_disk" = 1 ]; }; then
   die "--reimage, --power-cut-at and --small-disk need --mode install"
 fi

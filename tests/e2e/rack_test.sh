@@ -29,4 +29,10 @@ limit=$(( image_bytes * hosts * 7 / 10 ))
 echo "server sent $server_image_bytes_sent image bytes for $hosts hosts (limit $limit, image $image_bytes)"
 [ "$server_image_bytes_sent" -le "$limit" ] || { echo "FAIL: the server sent too much"; exit 1; }
 grep -c '^host .* state=' "$out" | grep -qx "$hosts" || { echo "FAIL: expected $hosts host summary lines"; exit 1; }
+# Hypervisor mode (scripts/hypervisor-rack.sh): every guest must have come up before half of its image arrived.
+if [[ " $* " == *" --mode hypervisor "* ]]; then
+  for f in $(grep -o 'present_at_guest_up=[0-9-]*' "$out" | cut -d= -f2); do
+    [[ "$f" =~ ^[0-9]+$ ]] && [ "$f" -lt 50 ] || { echo "FAIL: a guest came up with present_at_guest_up=$f% (want < 50%)"; exit 1; }
+  done
+fi
 echo "PASS"
