@@ -58,6 +58,9 @@ class AgentInstall : public ::testing::Test {
     if (no_verify) argv.push_back("--no-verify");
     auto pid = bed_->spawn(host, argv, (scratch_ / (host + ".log")).string());
     EXPECT_TRUE(pid.ok());
+    // Agents started before the seed listens dial it once, are refused, and may not dial again (seen once on
+    // a saturated machine: a test hung with 0 peers). Give the seed up to 15 s to say it listens.
+    wait_until([&] { return read_file(scratch_ / (host + ".log")).find("listening on") != std::string::npos; }, 15s);
     return pid.ok() ? *pid : -1;
   }
 
