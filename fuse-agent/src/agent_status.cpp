@@ -20,6 +20,7 @@ nlohmann::json to_json_object(const AgentStatus& s) {
                       {"bytes_from_peers", s.bytes_from_peers},
                       {"bytes_from_webseed", s.bytes_from_webseed},
                       {"bytes_uploaded", s.bytes_uploaded},
+                      {"bytes_wasted", s.bytes_wasted},
                       {"peers", s.peers},
                       {"parked_reads", s.parked_reads},
                       {"read_latency_ms", {{"p50", s.read_latency_p50_ms}, {"p99", s.read_latency_p99_ms}}},

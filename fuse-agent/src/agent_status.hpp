@@ -17,6 +17,9 @@ struct AgentStatus {
   std::int64_t bytes_from_peers = 0;
   std::int64_t bytes_from_webseed = 0;
   std::int64_t bytes_uploaded = 0;
+  // Received but thrown away: blocks that arrived twice (timeouts, end game) and pieces that failed their hash.
+  // Every such byte took a share of a link that a missing block could have used.
+  std::int64_t bytes_wasted = 0;
   int peers = 0;
   int parked_reads = 0;
   double read_latency_p50_ms = 0;

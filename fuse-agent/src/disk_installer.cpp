@@ -478,6 +478,7 @@ void DiskInstaller::update_status() {
     }
     s.agent.bytes_from_webseed = webseed_bytes_;
     s.agent.bytes_from_peers = std::max<std::int64_t>(0, st.total_payload_download - webseed_bytes_);
+    s.agent.bytes_wasted = st.total_redundant_bytes + st.total_failed_bytes;
     s.agent.bytes_uploaded = st.total_payload_upload;
     s.agent.peers = swarm_peers;
     s.agent.download_rate = st.download_payload_rate;

@@ -417,6 +417,7 @@ void ImageAgent::update_status() {
   s.bytes_from_webseed = webseed_bytes_ + rescued_bytes_.load();
   s.bytes_from_peers = std::max<std::int64_t>(0, st.total_payload_download - webseed_bytes_);
   s.bytes_uploaded = st.total_payload_upload;
+  s.bytes_wasted = st.total_redundant_bytes + st.total_failed_bytes;
   s.peers = swarm_peers;
   s.parked_reads = parked;
   {

@@ -48,7 +48,16 @@ lt::settings_pack swarm_settings(const SwarmTuning& tuning) {
   s.set_int(sp::max_failcount, 10);
   s.set_int(sp::connection_speed, 200);
   s.set_bool(sp::smooth_connects, false);
-  s.set_bool(sp::strict_end_game_mode, false);
+  s.set_bool(sp::strict_end_game_mode, true);
+  // Short send queues. high_performance_seed() keeps at least 1 MiB per connection in libtorrent's send buffer
+  // plus a 1 MiB socket buffer: with 32 downloaders sharing one link, a block requested now leaves 30 s later,
+  // long after the requester timed out and asked someone else (redundant bytes), and the seed's choice of
+  // what to send is stale. libtorrent's defaults size the queue to half a second of each peer's rate.
+  s.set_int(sp::send_buffer_low_watermark, 10 * 1024);
+  s.set_int(sp::send_buffer_watermark, 500 * 1024);
+  s.set_int(sp::send_buffer_watermark_factor, 50);
+  s.set_int(sp::send_socket_buffer_size, 0);
+  s.set_int(sp::recv_socket_buffer_size, 0);
   // Seeds must stay connected to each other's downloaders; never close a "redundant" seed-to-seed link early.
   s.set_bool(sp::close_redundant_connections, true);
   s.set_int(sp::connections_limit, 2000);

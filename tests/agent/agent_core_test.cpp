@@ -306,7 +306,8 @@ TEST(AgentStatus, JsonHasExactlyTheContractFields) {
   std::vector<std::string> keys;
   for (auto& [k, v] : j.items()) keys.push_back(k);
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"bytes_from_peers", "bytes_from_webseed", "bytes_uploaded", "download_rate",
+  EXPECT_EQ(keys, (std::vector<std::string>{"bytes_from_peers", "bytes_from_webseed", "bytes_uploaded", "bytes_wasted",
+                                            "download_rate",
                                             "image", "info_hash", "parked_reads", "peers", "pieces_have",
                                             "pieces_total", "progress", "read_latency_ms", "state", "upload_rate"}));
   EXPECT_DOUBLE_EQ(j["progress"].get<double>(), 0.25);
