@@ -40,6 +40,7 @@ using namespace std::chrono_literals;
 using swarmboot::Error;
 using swarmboot::Result;
 using swarmboot::Status;
+using swarmboot::bench::is_swarmboot;
 using swarmboot::bench::RunResult;
 
 namespace {
@@ -357,7 +358,7 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
     if (auto s = spawn(seeder, "seeder"); !s) return s;
     return wait_ready([&] { return tracker_has_seed(bed, ctx, kTrackerPort); }, "the seeder and tracker");
   }
-  if (system == "swarmboot") {
+  if (is_swarmboot(system)) {
     auto daemon = find_binary(ctx, "swarmbootd");
     auto cli = find_binary(ctx, "swarmboot");
     if (!daemon || !cli) return Error{"could not find swarmbootd and swarmboot (the server has not landed yet?)"};
@@ -367,9 +368,11 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
                                        kImageName, "--registry", (data / "images").string(), "--piece-size",
                                        std::to_string(ctx.opt.piece_kib * 1024)});
     if (!add) return swarmboot::wrap("could not register the image with swarmboot", add.error());
+    // swarmboot-bulk: the same appliance configured for rooms of hosts installing at once (super seeding).
     if (auto s = spawn({daemon->string(), "--data-dir", data.string(), "--listen",
                         fmt::format("{}:{}", kServerIp, kSwarmbootPort), "--bt-listen",
-                        fmt::format("{}:{}", kServerIp, kBtPort), "--dhcp-mode", "off"},
+                        fmt::format("{}:{}", kServerIp, kBtPort), "--dhcp-mode", "off", "--super-seed",
+                        system == "swarmboot-bulk" ? "true" : "false"},
                        "swarmbootd");
         !s)
       return s;
@@ -417,7 +420,7 @@ Result<std::vector<std::string>> client_argv(const Context& ctx, const std::stri
     return std::vector<std::string>{"bash", (fs::path(BENCH_SOURCE_DIR) / "btfs-host.sh").string(), replay->string(),
                                     L.host(i).string(), ctx.torrent_with_tracker.string(), kImageName,
                                     ctx.trace.string(), ctx.image.string(), done};
-  } else if (system == "swarmboot") {
+  } else if (is_swarmboot(system)) {
     // The agent's FUSE mount lives in the mount namespace `ip netns exec` makes, so the reads that verify
     // it must run in the same invocation: bench/agent-host.sh does both.
     auto agent = find_binary(ctx, "swarmboot-agent");
@@ -453,7 +456,7 @@ Result<std::vector<std::string>> client_argv(const Context& ctx, const std::stri
 // The file whose SHA-256 shows that host i holds the image (for swarmboot: written by agent-host.sh after
 // reading the mount, as "<sha256>").
 fs::path digest_source(const std::string& system, const Layout& L, int i) {
-  if (system == "swarmboot") return L.host(i) / "mount.sha256";
+  if (is_swarmboot(system)) return L.host(i) / "mount.sha256";
   return L.host(i) / kImageName;
 }
 
@@ -593,10 +596,10 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
       continue;
     }
     double at = d->at;
-    if (system == "swarmboot" && (scenario == "full" || scenario == "churn")) {
+    if (is_swarmboot(system) && (scenario == "full" || scenario == "churn")) {
       if (auto exact = agent_complete_time(L.log(host_name(i))); exact && *exact <= at) at = *exact;
     }
-    if (system == "swarmboot" && scenario == "full-then-read") {
+    if (is_swarmboot(system) && scenario == "full-then-read") {
       // The replay started when the status file showed the image complete, up to ~1 s after the fact; the
       // baseline should not be charged for that reporting delay.
       auto exact = agent_complete_time(L.log(host_name(i)));
@@ -612,7 +615,7 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
       const auto& d = done[static_cast<size_t>(i)];
       if (d && d->verdict == "ok") ++r.verified;
     }
-  } else if (system == "swarmboot") {
+  } else if (is_swarmboot(system)) {
     // agent-host.sh hashes the file through the mount after the agent reported the image complete.
     swarmboot::testbed::wait_until(
         [&] {
@@ -711,13 +714,13 @@ int run(int argc, char** argv) {
   po::options_description desc("swarmboot-bench options");
   desc.add_options()("help,h", "this help")("quick", po::bool_switch(&quick),
                                             "smoke check: N ≤ 4, 8 MiB, 25 Mbit/s")(
-      "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot"), "comma list")(
+      "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot,swarmboot-bulk"), "comma list")(
       "scenarios", po::value(&scenarios)->default_value("full,churn,full-then-read,lazy"),
       "comma list of full, churn, full-then-read, lazy")(
       "n", po::value(&ns)->default_value("1,8,32"), "host counts for full distribution, comma list")(
       "read-n", po::value(&read_ns)->default_value("32"), "host counts for lazy and full-then-read")(
       "churn-n", po::value(&churn_ns)->default_value("32"), "host counts for churn")(
-      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot"), "systems for churn")(
+      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot,swarmboot-bulk"), "systems for churn")(
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
       "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
       "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
@@ -757,7 +760,7 @@ int run(int argc, char** argv) {
     if (vm["n"].defaulted()) opt.ns = {1, 4};
     if (vm["read-n"].defaulted()) read_ns = "1,4";
     if (vm["churn-n"].defaulted()) churn_ns = "4";
-    if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot";
+    if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot,swarmboot-bulk";
     if (vm["size-mib"].defaulted()) opt.size_mib = 8;
     if (vm["rate-mbit"].defaulted()) opt.rate_mbit = 25;
     if (vm["piece-kib"].defaulted()) opt.piece_kib = 256;
@@ -765,7 +768,8 @@ int run(int argc, char** argv) {
   opt.read_ns = parse_ns(read_ns);
   opt.churn_ns = parse_ns(churn_ns);
   opt.churn_systems = split(churn_systems, ',');
-  static const std::set<std::string> known_systems = {"http", "aria2", "lt-default", "lt-tuned", "swarmboot", "btfs"};
+  static const std::set<std::string> known_systems = {"http",      "aria2",          "lt-default", "lt-tuned",
+                                                      "swarmboot", "swarmboot-bulk", "btfs"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
   for (const auto& s : opt.systems) {
     if (!known_systems.count(s)) {

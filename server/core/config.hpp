@@ -37,6 +37,7 @@ struct ServerConfig {
   bool seeder = true;
   std::string bt_listen = "0.0.0.0:6881";
   int seed_upload_limit = 0;              // bytes/s, 0 = unlimited
+  bool super_seed = false;                // BitTorrent initial seeding (see swarmbootd.conf.example)
   int announce_interval = 60;             // s, for seeds
   int announce_interval_downloading = 5;  // s, for peers still downloading
   int max_numwant = 200;

@@ -28,6 +28,7 @@ struct SeederOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
   int upload_rate_limit = 0;  // bytes/s
   std::string resume_dir;     // DATA_DIR/seeder
+  bool super_seed = false;    // add torrents in libtorrent's super-seeding (initial seeding) mode
 };
 
 class Seeder {

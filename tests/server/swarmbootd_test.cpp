@@ -510,6 +510,53 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
   EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
 }
 
+// --super-seed: the seeder never shows a downloader the whole image, only the piece or two it is giving that
+// peer (libtorrent's initial seeding), and the download still completes, hash-checked, from it alone.
+TEST_F(SwarmbootdTest, SuperSeedingShowsAFewPiecesAtATimeAndStillDelivers) {
+  start({"--super-seed", "true"});
+  register_image("test", 16384);
+  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
+  ASSERT_TRUE(torrent.ok());
+  SwarmTuning tuning;
+  tuning.listen_interfaces = "127.0.0.1:0";
+  lt::session session(lt::session_params(swarm_settings(tuning)));
+  lt::add_torrent_params atp;
+  lt::error_code ec;
+  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
+  ASSERT_FALSE(ec) << ec.message();
+  const int pieces = atp.ti->num_pieces();
+  ASSERT_GT(pieces, 4);
+  atp.save_path = (dir_.path() / "client").string();
+  atp.trackers = {daemon_->url() + "/announce"};
+  lt::torrent_handle h = session.add_torrent(std::move(atp));
+  // libtorrent 2.0.8 reveals the first piece ~10 s after the connection; then one per announced HAVE.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  lt::torrent_status st;
+  // Pieces the seeder offered that the client did not have yet: at most the two it is super-seeding.
+  int most_offered = -1;
+  bool server_seen_as_seed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    st = h.status(lt::torrent_handle::query_pieces);
+    if (st.is_seeding) break;
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
+    for (const auto& p : peers) {
+      if (p.flags & lt::peer_info::seed) server_seen_as_seed = true;
+      int offered = 0;
+      for (int i = 0; i < p.pieces.size() && i < st.pieces.size(); ++i) {
+        if (p.pieces[lt::piece_index_t{i}] && !st.pieces[lt::piece_index_t{i}]) ++offered;
+      }
+      most_offered = std::max(most_offered, offered);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", peers " << st.num_peers;
+  EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
+  EXPECT_FALSE(server_seen_as_seed) << "the seeder advertised the whole image";
+  EXPECT_GE(most_offered, 1) << "the client never saw the seeder offer a piece";
+  EXPECT_LE(most_offered, 2) << "the seeder offered more than the pieces it super-seeds (of " << pieces << ")";
+}
+
 // BEP 19: with the seeder off and no tracker, a libtorrent client given only the web-seed URL of the contract
 // (/images/NAME) downloads the whole image, hash-checked, over HTTP ranges.
 TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheWebSeed) {
