@@ -694,11 +694,13 @@ Status write_outputs(const Context& ctx) {
   }
   const auto trace = *swarmboot::bench::parse_trace(read_text(ctx.trace));
   std::string gen = fmt::format(
-      "{}\nMeasured from {} to {} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
+      "{}\nMeasured from {} to {}{} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
       "{} KiB pieces, every link {:g} Mbit/s both ways; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "
       "{:.1f}% of the image read, touching {:.0f}% of the pieces.\n\n{}\nIssue 7's targets, checked "
       "automatically against these runs:\n\n{}\n",
-      begin, ctx.started_utc, utc_now(), std::thread::hardware_concurrency(), ctx.opt.command_line, ctx.opt.size_mib,
+      begin, ctx.started_utc, utc_now(),
+      ctx.opt.include_results.empty() ? "" : " (the last command; the runs it includes ran earlier, by the first)",
+      std::thread::hardware_concurrency(), ctx.opt.command_line, ctx.opt.size_mib,
       ctx.opt.piece_kib, ctx.opt.rate_mbit, swarmboot::bench::kumar_ross_bound_s(ctx.size, ctx.opt.rate_mbit),
       100.0 * static_cast<double>(swarmboot::bench::trace_bytes(trace)) / static_cast<double>(ctx.size),
       100.0 * swarmboot::bench::trace_piece_fraction(trace, ctx.size, static_cast<std::int64_t>(ctx.opt.piece_kib) * 1024),
