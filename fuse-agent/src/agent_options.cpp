@@ -46,6 +46,43 @@ Result<HostPort> parse_host_port(const std::string& text) {
   return HostPort{host, port};
 }
 
+void add_swarm_options(po::options_description& desc, SwarmOptions& o, std::vector<std::string>& peer_texts,
+                       const char* report_help) {
+  // clang-format off
+  desc.add_options()
+      ("tracker", po::value(&o.trackers)->composing(), "tracker announce URL (repeatable)")
+      ("peer", po::value(&peer_texts)->composing(), "a peer to connect to, HOST:PORT (repeatable)")
+      ("webseed", po::value(&o.webseed), "the image's HTTP URL (BEP 19), used when the swarm stalls")
+      ("report", po::value(&o.report_url), report_help)
+      ("token-file", po::value(&o.token_file), "file holding the bearer token for --report")
+      ("listen", po::value(&o.listen_port), "BitTorrent listen port (default: any)")
+      ("listen-address", po::value(&o.listen_address), "BitTorrent listen address (default 0.0.0.0)")
+      ("status-file", po::value(&o.status_file), "JSON status file, rewritten about once a second")
+      ("expected-info-hash", po::value(&o.expected_info_hash), "refuse a torrent with another info-hash");
+  // clang-format on
+}
+
+void add_logging_options(po::options_description& desc, SwarmOptions& o) {
+  // clang-format off
+  desc.add_options()
+      ("log-level", po::value(&o.log_level), "debug|info|warn|error")
+      ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE");
+  // clang-format on
+}
+
+Status finish_swarm_options(SwarmOptions& o, const std::vector<std::string>& peer_texts) {
+  for (const auto& p : peer_texts) {
+    auto hp = parse_host_port(p);
+    if (!hp) return bad("--peer: " + hp.error().message);
+    o.peers.push_back(*hp);
+  }
+  if (auto p = check_port(o.listen_port, "--listen"); !p) return p.error();
+  if (!o.expected_info_hash.empty() && !is_info_hash_hex(o.expected_info_hash))
+    return bad("--expected-info-hash must be 40 hex digits");
+  if (!o.token_file.empty() && o.report_url.empty()) return bad("--token-file needs --report");
+  return {};
+}
+
 Result<Command> parse_command_line(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") return Command{HelpRequest{kUsage}};
   const std::string& cmd = args[0];
@@ -62,22 +99,14 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
           ("help,h", "this help")
           ("torrent", po::value(&o.torrent)->required(), "the image's .torrent: a path or http:// URL")
           ("cache", po::value(&o.cache_dir)->required(), "directory holding the downloaded image and resume data")
-          ("mountpoint", po::value(&o.mountpoint)->required(), "directory where MOUNTPOINT/<image> appears")
-          ("tracker", po::value(&o.trackers)->composing(), "tracker announce URL (repeatable)")
-          ("peer", po::value(&peers)->composing(), "a peer to connect to, HOST:PORT (repeatable)")
-          ("webseed", po::value(&o.webseed), "the image's HTTP URL (BEP 19), used when the swarm stalls")
-          ("report", po::value(&o.report_url), "URL to POST status reports to")
-          ("token-file", po::value(&o.token_file), "file holding the bearer token for --report")
-          ("listen", po::value(&o.listen_port), "BitTorrent listen port (default: any)")
-          ("listen-address", po::value(&o.listen_address), "BitTorrent listen address (default 0.0.0.0)")
-          ("status-file", po::value(&o.status_file), "JSON status file, rewritten about once a second")
+          ("mountpoint", po::value(&o.mountpoint)->required(), "directory where MOUNTPOINT/<image> appears");
+      add_swarm_options(desc, o, peers, "URL to POST status reports to");
+      desc.add_options()
           ("foreground", po::bool_switch(&o.foreground), "do not daemonize")
           ("root-daemon", po::bool_switch(&o.root_daemon), "serve the root filesystem: survive shutdown, OOM")
-          ("expected-info-hash", po::value(&o.expected_info_hash), "refuse a torrent with another info-hash")
           ("read-timeout", po::value(&read_timeout_s), "seconds before an undeliverable read fails with EIO")
-          ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed")
-          ("log-level", po::value(&o.log_level), "debug|info|warn|error")
-          ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE");
+          ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed");
+      add_logging_options(desc, o);
       po::variables_map vm;
       po::store(po::command_line_parser(rest).options(desc).run(), vm);
       if (vm.count("help")) {
@@ -86,19 +115,11 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
         return Command{HelpRequest{s.str()}};
       }
       po::notify(vm);
-      for (const auto& p : peers) {
-        auto hp = parse_host_port(p);
-        if (!hp) return bad("--peer: " + hp.error().message);
-        o.peers.push_back(*hp);
-      }
-      if (auto p = check_port(o.listen_port, "--listen"); !p) return p.error();
+      if (auto st = finish_swarm_options(o, peers); !st) return st.error();
       if (read_timeout_s < 1) return bad("--read-timeout must be at least 1 second");
       if (stall_after_s < 0) return bad("--stall-after must not be negative");
       o.read_timeout = std::chrono::seconds(read_timeout_s);
       o.stall_after = std::chrono::milliseconds(static_cast<long>(stall_after_s * 1000));
-      if (!o.expected_info_hash.empty() && !is_info_hash_hex(o.expected_info_hash))
-        return bad("--expected-info-hash must be 40 hex digits");
-      if (!o.token_file.empty() && o.report_url.empty()) return bad("--token-file needs --report");
       return Command{o};
     }
     if (cmd == "seed") {

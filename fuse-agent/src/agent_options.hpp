@@ -11,6 +11,10 @@
 
 #include "swarmcore/result.hpp"
 
+namespace boost::program_options {
+class options_description;
+}
+
 namespace swarmboot::agent {
 
 struct HostPort {
@@ -18,10 +22,10 @@ struct HostPort {
   int port = 0;
 };
 
-struct MountOptions {
+// What every subcommand that joins an image's swarm (`mount`, `vm`, `install`) takes, spelled the same in each.
+struct SwarmOptions {
   std::string torrent;        // a path or an http:// URL
   std::string cache_dir;
-  std::string mountpoint;
   std::vector<std::string> trackers;
   std::vector<HostPort> peers;
   std::string webseed;        // empty: none
@@ -30,14 +34,18 @@ struct MountOptions {
   int listen_port = 0;        // 0: any free port
   std::string listen_address = "0.0.0.0";
   std::string status_file;    // empty: none
-  bool foreground = false;
-  bool root_daemon = false;
   std::string expected_info_hash;  // empty: not checked
-  std::chrono::milliseconds read_timeout{std::chrono::seconds(120)};  // then EIO, with a log line why
-  std::chrono::milliseconds stall_after{std::chrono::seconds(4)};     // then the web seed is attached
   std::string log_level = "info";
   // Tests and benchmarks: raw libtorrent settings applied over the LAN tuning, "name=value".
   std::vector<std::string> lt_settings;
+};
+
+struct MountOptions : SwarmOptions {
+  std::string mountpoint;
+  bool foreground = false;
+  bool root_daemon = false;
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(120)};  // then EIO, with a log line why
+  std::chrono::milliseconds stall_after{std::chrono::seconds(4)};     // then the web seed is attached
 };
 
 struct SeedOptions {
@@ -60,6 +68,18 @@ using Command = std::variant<MountOptions, SeedOptions, HelpRequest>;
 
 // args excludes argv[0]. Errors read "could not parse the command line: …".
 Result<Command> parse_command_line(const std::vector<std::string>& args);
+
+// The swarm flags shared by `mount`, `vm` and `install`, from --tracker to --expected-info-hash, bound to `o`
+// (--peer to `peer_texts`, parsed by finish_swarm_options). `report_help` is --report's help text.
+void add_swarm_options(boost::program_options::options_description& desc, SwarmOptions& o,
+                       std::vector<std::string>& peer_texts, const char* report_help);
+
+// --log-level and --lt-setting, last in every swarm subcommand's help.
+void add_logging_options(boost::program_options::options_description& desc, SwarmOptions& o);
+
+// After notify: parses the --peer texts into o.peers and checks --listen, --expected-info-hash, --token-file.
+// Errors read "could not parse the command line: …" and name the flag.
+Status finish_swarm_options(SwarmOptions& o, const std::vector<std::string>& peer_texts);
 
 // "10.99.0.1:6881" → {host, port}; "[::1]:6881" too.
 Result<HostPort> parse_host_port(const std::string& text);

@@ -5,8 +5,6 @@
 
 #include <sstream>
 
-#include "swarmcore/image_torrent.hpp"
-
 namespace po = boost::program_options;
 
 namespace swarmboot::agent {
@@ -32,20 +30,12 @@ Result<InstallCommand> parse_install_command_line(const std::vector<std::string>
       ("torrent", po::value(&o.torrent)->required(), "the image's .torrent: a path or http:// URL")
       ("cache", po::value(&o.cache_dir)->required(), "directory for the piece cache (holds the whole image)")
       ("target", po::value(&o.target)->required(),
-       "auto (first fixed writable disk big enough), a block device, or a regular file")
-      ("tracker", po::value(&o.trackers)->composing(), "tracker announce URL (repeatable)")
-      ("peer", po::value(&peers)->composing(), "a peer to connect to, HOST:PORT (repeatable)")
-      ("webseed", po::value(&o.webseed), "the image's HTTP URL (BEP 19), used when the swarm stalls")
-      ("report", po::value(&o.report_url), "URL to POST status reports to")
-      ("token-file", po::value(&o.token_file), "file holding the bearer token for --report")
-      ("listen", po::value(&o.listen_port), "BitTorrent listen port (default: any)")
-      ("listen-address", po::value(&o.listen_address), "BitTorrent listen address (default 0.0.0.0)")
-      ("status-file", po::value(&o.status_file), "JSON status file, rewritten about once a second")
-      ("expected-info-hash", po::value(&o.expected_info_hash), "refuse a torrent with another info-hash")
+       "auto (first fixed writable disk big enough), a block device, or a regular file");
+  add_swarm_options(desc, o, peers, "URL to POST status reports to");
+  desc.add_options()
       ("seed-after", po::value(&seed_after_s), "seconds to keep seeding once installed (default 0)")
-      ("stall-after", po::value(&stall_after_s), "seconds without a new piece before the web seed (default 10)")
-      ("log-level", po::value(&o.log_level), "debug|info|warn|error")
-      ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE");
+      ("stall-after", po::value(&stall_after_s), "seconds without a new piece before the web seed (default 10)");
+  add_logging_options(desc, o);
   try {
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -58,20 +48,12 @@ Result<InstallCommand> parse_install_command_line(const std::vector<std::string>
   } catch (const po::error& e) {
     return bad(e.what());
   }
-  for (const auto& p : peers) {
-    auto hp = parse_host_port(p);
-    if (!hp) return bad("--peer: " + hp.error().message);
-    o.peers.push_back(*hp);
-  }
-  if (o.listen_port < 0 || o.listen_port > 65535) return bad("--listen must be a port number 0-65535");
+  if (auto st = finish_swarm_options(o, peers); !st) return st.error();
   if (o.target.empty()) return bad("--target must be auto, a block device or a file");
   if (seed_after_s < 0) return bad("--seed-after must not be negative");
   if (stall_after_s < 0) return bad("--stall-after must not be negative");
   o.seed_after = std::chrono::seconds(seed_after_s);
   o.stall_after = std::chrono::milliseconds(static_cast<long>(stall_after_s * 1000));
-  if (!o.expected_info_hash.empty() && !is_info_hash_hex(o.expected_info_hash))
-    return bad("--expected-info-hash must be 40 hex digits");
-  if (!o.token_file.empty() && o.report_url.empty()) return bad("--token-file needs --report");
   return InstallCommand{o};
 }
 

@@ -8,8 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "swarmcore/image_torrent.hpp"
-
 namespace po = boost::program_options;
 
 namespace swarmboot::agent {
@@ -40,20 +38,13 @@ Result<VmCommand> parse_vm_command_line(const std::vector<std::string>& args) {
       ("help,h", "this help")
       ("torrent", po::value(&o.torrent)->required(), "the disk image's .torrent: a path or http:// URL")
       ("cache", po::value(&o.cache_dir)->required(), "directory holding the downloaded image and resume data")
-      ("mountpoint", po::value(&o.mountpoint)->required(), "directory where MOUNTPOINT/<image> appears")
-      ("tracker", po::value(&o.trackers)->composing(), "tracker announce URL (repeatable)")
-      ("peer", po::value(&peers)->composing(), "a peer to connect to, HOST:PORT (repeatable)")
-      ("webseed", po::value(&o.webseed), "the image's HTTP URL (BEP 19), used when the swarm stalls")
-      ("report", po::value(&o.report_url), "URL to POST status reports to (the host's events)")
-      ("token-file", po::value(&o.token_file), "file holding the bearer token for --report")
-      ("listen", po::value(&o.listen_port), "BitTorrent listen port (default: any)")
-      ("listen-address", po::value(&o.listen_address), "BitTorrent listen address (default 0.0.0.0)")
-      ("status-file", po::value(&o.status_file), "JSON status file, rewritten about once a second")
-      ("expected-info-hash", po::value(&o.expected_info_hash), "refuse a torrent with another info-hash")
+      ("mountpoint", po::value(&o.mountpoint)->required(), "directory where MOUNTPOINT/<image> appears");
+  add_swarm_options(desc, o, peers, "URL to POST status reports to (the host's events)");
+  desc.add_options()
       ("read-timeout", po::value(&read_timeout_s), "seconds before an undeliverable read fails with EIO")
-      ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed")
-      ("log-level", po::value(&o.log_level), "debug|info|warn|error")
-      ("lt-setting", po::value(&o.lt_settings)->composing(), "tests/benchmarks: libtorrent NAME=VALUE")
+      ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed");
+  add_logging_options(desc, o);
+  desc.add_options()
       ("overlay", po::value(&v.overlay)->required(), "qcow2 overlay to create on local storage (the guest's writes)")
       ("reuse-overlay", po::bool_switch(&v.reuse_overlay), "use an existing --overlay as it is")
       ("qemu", po::value(&v.qemu), "QEMU binary (default qemu-system-x86_64)")
@@ -75,19 +66,11 @@ Result<VmCommand> parse_vm_command_line(const std::vector<std::string>& args) {
   } catch (const po::error& e) {
     return bad(e.what());
   }
-  for (const auto& p : peers) {
-    auto hp = parse_host_port(p);
-    if (!hp) return bad("--peer: " + hp.error().message);
-    o.peers.push_back(*hp);
-  }
-  if (o.listen_port < 0 || o.listen_port > 65535) return bad("--listen must be a port number 0-65535");
+  if (auto st = finish_swarm_options(o, peers); !st) return st.error();
   if (read_timeout_s < 1) return bad("--read-timeout must be at least 1 second");
   if (stall_after_s < 0) return bad("--stall-after must not be negative");
   o.read_timeout = std::chrono::seconds(read_timeout_s);
   o.stall_after = std::chrono::milliseconds(static_cast<long>(stall_after_s * 1000));
-  if (!o.expected_info_hash.empty() && !is_info_hash_hex(o.expected_info_hash))
-    return bad("--expected-info-hash must be 40 hex digits");
-  if (!o.token_file.empty() && o.report_url.empty()) return bad("--token-file needs --report");
   if (v.overlay.empty()) return bad("--overlay FILE must not be empty");
   if (v.memory_mib < 16 || v.memory_mib > 1 << 20) return bad("--memory must be 16 to 1048576 MiB");
   if (v.cpus < 1 || v.cpus > 256) return bad("--cpus must be 1 to 256");

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent_options.hpp"
 #include "install_options.hpp"
 #include "install_status.hpp"
 #include "install_target.hpp"
@@ -301,6 +302,34 @@ TEST(InstallOptions, BadCommandLinesNameTheProblem) {
   auto help = parse_install_command_line({"--help"});
   ASSERT_TRUE(help.ok());
   EXPECT_NE(std::get<HelpRequest>(*help).text.find("--target"), std::string::npos);
+}
+
+// The swarm flags come from one definition (add_swarm_options/finish_swarm_options): `mount` and `install`
+// accept them alike and reject the same mistakes with the same words.
+TEST(InstallOptions, SwarmFlagsBehaveAsInMount) {
+  const std::vector<std::vector<std::string>> bad_flags = {{"--peer", "nohost"},
+                                                           {"--peer", "10.0.0.1:99999"},
+                                                           {"--expected-info-hash", "xyz"},
+                                                           {"--token-file", "/t"},
+                                                           {"--listen", "-3"}};
+  for (const auto& flags : bad_flags) {
+    std::vector<std::string> mount = {"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m"};
+    std::vector<std::string> install = {"--torrent", "t", "--cache", "c", "--target", "auto"};
+    mount.insert(mount.end(), flags.begin(), flags.end());
+    install.insert(install.end(), flags.begin(), flags.end());
+    auto m = parse_command_line(mount);
+    auto i = parse_install_command_line(install);
+    ASSERT_FALSE(m.ok()) << flags[0];
+    ASSERT_FALSE(i.ok()) << flags[0];
+    EXPECT_EQ(m.error().message, i.error().message);
+  }
+  auto i = parse_install_command_line({"--torrent", "t", "--cache", "c", "--target", "auto", "--peer",
+                                       "10.99.0.1:6881", "--peer", "[::1]:7000", "--listen-address", "10.99.0.5"});
+  ASSERT_TRUE(i.ok()) << i.error().message;
+  const auto& o = std::get<InstallOptions>(*i);
+  ASSERT_EQ(o.peers.size(), 2u);
+  EXPECT_EQ(o.peers[1].port, 7000);
+  EXPECT_EQ(o.listen_address, "10.99.0.5");
 }
 
 }  // namespace
