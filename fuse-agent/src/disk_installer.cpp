@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <libtorrent/alert_types.hpp>
-#include <libtorrent/mmap_disk_io.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/torrent_status.hpp>
 
@@ -18,9 +17,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "lt_overrides.hpp"
-#include "swarmcore/http_client.hpp"
-#include "swarmcore/swarm_settings.hpp"
+#include "agent_io.hpp"
 
 namespace swarmboot::agent {
 
@@ -281,17 +278,10 @@ Status DiskInstaller::seed_cache_file(const std::vector<bool>& on_target) {
 }
 
 Status DiskInstaller::start_session() {
-  // The same session as mount mode's (ImageAgent::start): LAN tuning, quick tracker stop, priorities from the
-  // first piece, mmap_disk_io (the write fence's reasoning is about its job fences).
-  SwarmTuning tuning;
-  tuning.listen_interfaces = options_.listen_address + ":" + std::to_string(options_.listen_port);
-  lt::settings_pack settings = swarm_settings(tuning);
-  settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
-  settings.set_int(lt::settings_pack::initial_picker_threshold, 0);
-  if (auto s = apply_lt_settings(options_.lt_settings, settings); !s) return s;
-  lt::session_params params(std::move(settings));
-  params.disk_io_constructor = lt::mmap_disk_io_constructor;
-  session_ = std::make_unique<lt::session>(std::move(params));
+  // The same session as mount mode's (agent_io.hpp).
+  auto params = agent_session_params(options_);
+  if (!params) return params.error();
+  session_ = std::make_unique<lt::session>(std::move(*params));
 
   lt::add_torrent_params atp;
   // No resume data, ever: libtorrent checks the cache file (which holds the target's verified pieces, and
@@ -503,12 +493,12 @@ void DiskInstaller::publish(const InstallStatus& base) {
   s.pieces_resumed = resumed_;
   s.bytes_written = pieces_.bytes_copied();
   s.message = summary_;  // "resumed: K of N …" while installing, then the summary or the reason
-  if (!options_.status_file.empty()) write_status_file(s);
+  if (!options_.status_file.empty()) write_status_file(options_.status_file, install_status_json(s), log_);
   if (options_.report_url.empty()) return;
   const bool terminal = phase_ == "failed" || phase_ == "installed";
   if (terminal) {
     // Sent from this thread, after the report thread stopped: the last word, bounded by the HTTP timeout.
-    if (phase_ != last_reported_phase_) post_report(s);
+    if (phase_ != last_reported_phase_) post_status_report(options_.report_url, report_token_, install_report_json(s), log_, true);
   } else if (phase_ != last_reported_phase_ || Clock::now() - last_report_ >= std::chrono::seconds(5)) {
     {
       std::lock_guard lock(report_mutex_);
@@ -518,39 +508,6 @@ void DiskInstaller::publish(const InstallStatus& base) {
     last_report_ = Clock::now();
   }
   last_reported_phase_ = phase_;
-}
-
-void DiskInstaller::write_status_file(const InstallStatus& status) {
-  // Readers (/init, tests) never see a half-written file: write a temporary and rename it over.
-  const std::string tmp = options_.status_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << install_status_json(status) << "\n";
-    if (!out) {
-      log_.warn("could not write the status file {}", tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, options_.status_file, ec);
-  if (ec) log_.warn("could not replace the status file {}: {}", options_.status_file, ec.message());
-}
-
-void DiskInstaller::post_report(const InstallStatus& status) {
-  // As ImageAgent::post_report: JSON, bearer token, 2 s bound; a failed report is logged, never fatal.
-  HttpRequest req;
-  req.method = "POST";
-  req.url = options_.report_url;
-  req.body = install_report_json(status);
-  req.headers["Content-Type"] = "application/json";
-  if (!report_token_.empty()) req.headers["Authorization"] = "Bearer " + report_token_;
-  req.timeout = std::chrono::seconds(2);
-  auto r = http_request(req);
-  if (!r) {
-    log_.warn("could not post a status report: {}", r.error().message);
-  } else if (r->status >= 300) {
-    log_.warn("could not post a status report: HTTP {} {}", r->status, r->body.substr(0, 200));
-  }
 }
 
 void DiskInstaller::report_loop() {
@@ -563,7 +520,7 @@ void DiskInstaller::report_loop() {
       s = std::move(*report_slot_);
       report_slot_.reset();
     }
-    post_report(s);
+    post_status_report(options_.report_url, report_token_, install_report_json(s), log_, true);
   }
 }
 

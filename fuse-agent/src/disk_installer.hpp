@@ -89,8 +89,6 @@ class DiskInstaller {
   Status verify_target();
   void update_status();
   void publish(const InstallStatus& status);
-  void write_status_file(const InstallStatus& status);
-  void post_report(const InstallStatus& status);
   void report_loop();
   void stop_report_thread();
   void set_phase(const std::string& phase);

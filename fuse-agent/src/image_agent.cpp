@@ -7,7 +7,6 @@
 
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/hasher.hpp>
-#include <libtorrent/mmap_disk_io.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session_params.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -18,10 +17,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "lt_overrides.hpp"
+#include "agent_io.hpp"
 #include "piece_fetch.hpp"
-#include "swarmcore/http_client.hpp"
-#include "swarmcore/swarm_settings.hpp"
 
 namespace swarmboot::agent {
 
@@ -83,21 +80,9 @@ ImageAgent::~ImageAgent() {
 }
 
 Status ImageAgent::start() {
-  SwarmTuning tuning;
-  tuning.listen_interfaces = options_.listen_address + ":" + std::to_string(options_.listen_port);
-  lt::settings_pack settings = swarm_settings(tuning);
-  // A clean shutdown must not wait long on trackers: the host is rebooting.
-  settings.set_int(lt::settings_pack::stop_tracker_timeout, 1);
-  // Until a torrent has initial_picker_threshold pieces (default 4), libtorrent picks random pieces and ignores
-  // piece priorities (peer_connection::picker_options: no rarest_first), so a booting host's first reads, with
-  // deadline 0 / priority 7, waited behind ~10 random pieces: cold 4 MiB read 4.3–4.6× its wire time, 2.2–2.6×
-  // with 0 (docs/benchmarks.md). On a LAN with a seed there is nothing to gain from random first pieces.
-  settings.set_int(lt::settings_pack::initial_picker_threshold, 0);
-  if (auto s = apply_lt_settings(options_.lt_settings, settings); !s) return s;
-  lt::session_params params(std::move(settings));
-  // The write fence reasoning (write_fence.hpp) is about mmap_disk_io's job fences: say so explicitly.
-  params.disk_io_constructor = lt::mmap_disk_io_constructor;
-  session_ = std::make_unique<lt::session>(std::move(params));
+  auto params = agent_session_params(options_);
+  if (!params) return params.error();
+  session_ = std::make_unique<lt::session>(std::move(*params));
 
   lt::error_code ec;
   auto ti = std::make_shared<lt::torrent_info>(lt::span<const char>(torrent_.bytes.data(),
@@ -429,7 +414,7 @@ void ImageAgent::update_status() {
   s.download_rate = st.download_payload_rate;
   s.upload_rate = st.upload_payload_rate;
 
-  if (!options_.status_file.empty()) write_status_file(s);
+  if (!options_.status_file.empty()) write_status_file(options_.status_file, status_json(s), log_);
   if (!options_.report_url.empty() &&
       (s.state != last_state_ || Clock::now() - last_report_ >= std::chrono::seconds(5))) {
     {
@@ -443,38 +428,6 @@ void ImageAgent::update_status() {
   last_state_ = s.state;
 }
 
-void ImageAgent::write_status_file(const AgentStatus& status) {
-  // Readers never see a half-written file: write a temporary and rename it over.
-  const std::string tmp = options_.status_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << status_json(status) << "\n";
-    if (!out) {
-      log_.warn("could not write the status file {}", tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, options_.status_file, ec);
-  if (ec) log_.warn("could not replace the status file {}: {}", options_.status_file, ec.message());
-}
-
-void ImageAgent::post_report(const AgentStatus& status) {
-  HttpRequest req;
-  req.method = "POST";
-  req.url = options_.report_url;
-  req.body = report_json(status);
-  req.headers["Content-Type"] = "application/json";
-  if (!report_token_.empty()) req.headers["Authorization"] = "Bearer " + report_token_;
-  req.timeout = std::chrono::seconds(2);
-  auto r = http_request(req);
-  if (!r) {
-    log_.debug("could not post a status report: {}", r.error().message);
-  } else if (r->status >= 300) {
-    log_.warn("could not post a status report: HTTP {}", r->status);
-  }
-}
-
 void ImageAgent::report_loop() {
   for (;;) {
     AgentStatus s;
@@ -485,7 +438,7 @@ void ImageAgent::report_loop() {
       s = std::move(*report_slot_);
       report_slot_.reset();
     }
-    post_report(s);
+    post_status_report(options_.report_url, report_token_, report_json(s), log_, false);
   }
 }
 

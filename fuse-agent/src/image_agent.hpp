@@ -92,8 +92,6 @@ class ImageAgent {
   void reply_error(const PendingRead& read, int error);
   bool ensure_cache_fd();
   void update_status();
-  void write_status_file(const AgentStatus& status);
-  void post_report(const AgentStatus& status);
   void record_latency(std::chrono::steady_clock::duration d);
   void save_resume_data_now();
 

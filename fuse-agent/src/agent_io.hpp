@@ -1,0 +1,30 @@
+// The I/O that every swarm subcommand (mount, vm, install) does the same way: its libtorrent session
+// parameters, the status file, and the status report POSTed to the server.
+#pragma once
+
+#include <libtorrent/session_params.hpp>
+
+#include <string>
+
+#include "agent_options.hpp"
+#include "swarmcore/log.hpp"
+#include "swarmcore/result.hpp"
+
+namespace swarmboot::agent {
+
+// swarmcore's LAN tuning on the options' listen address, plus what an agent needs on top: a quick tracker
+// stop (the host is rebooting), piece priorities from the first piece, the --lt-setting overrides, and
+// mmap_disk_io (the write fence's reasoning is about its job fences). Errors name the bad --lt-setting.
+Result<lt::session_params> agent_session_params(const SwarmOptions& options);
+
+// Replaces `path` with `json` + "\n" so that readers never see a half-written file (a temporary renamed
+// over it). Failures are logged, never fatal: the status file is for watchers.
+void write_status_file(const std::string& path, const std::string& json, const Logger& log);
+
+// POSTs `json` to `url` with the bearer `token` (if any), bounded to 2 s. Failures are logged, never fatal:
+// the server only watches. `unreachable_is_warning`: whether "no connection" is worth a warning (an
+// installer's few reports) or only a debug line (a diskless host reporting every few seconds).
+void post_status_report(const std::string& url, const std::string& token, const std::string& json,
+                        const Logger& log, bool unreachable_is_warning);
+
+}  // namespace swarmboot::agent
