@@ -17,8 +17,6 @@ using swarmboot::testbed::wait_until;
 
 namespace {
 
-constexpr std::int64_t kPiece = 64 * 1024;
-
 // Offset of the first byte where `got` differs from `want` (or the shorter length), -1 if equal.
 std::int64_t first_difference(const std::string& got, const std::string& want) {
   const size_t n = std::min(got.size(), want.size());
@@ -27,41 +25,13 @@ std::int64_t first_difference(const std::string& got, const std::string& want) {
   return got.size() == want.size() ? -1 : static_cast<std::int64_t>(n);
 }
 
-class AgentInstall : public ::testing::Test {
+class AgentInstall : public SwarmTest {
  protected:
-  void SetUp() override {
-    if (auto why = testbed::testbed_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-    auto bed = TestBed::create("agi");
-    ASSERT_TRUE(bed.ok()) << bed.error().message;
-    bed_ = std::move(*bed);
-  }
+  AgentInstall() : SwarmTest("agi", 73) {}
+  void SetUp() override { create_bed(); }
   void TearDown() override {
     bed_.reset();  // kills what it spawned, removes the namespaces
     scratch_.cleanup();
-  }
-
-  void make_image(size_t size, unsigned seed) {
-    bytes_ = random_image_bytes(size, seed);
-    write_file(scratch_ / "img", bytes_);
-    auto t = make_torrent(scratch_ / "img", "img", scratch_ / "img.torrent", kPiece);
-    ASSERT_TRUE(t.ok()) << t.error().message;
-    torrent_ = *t;
-  }
-
-  void add_host(const std::string& name, int n, double mbit) {
-    ASSERT_TRUE(bed_->add_host({name, "10.99.73." + std::to_string(n) + "/16", mbit}).ok());
-  }
-
-  pid_t start_seed(const std::string& host, const fs::path& data, bool no_verify = false) {
-    std::vector<std::string> argv = {agent_binary(), "seed", "--torrent", (scratch_ / "img.torrent").string(),
-                                     "--data", data.string(), "--listen", "6881"};
-    if (no_verify) argv.push_back("--no-verify");
-    auto pid = bed_->spawn(host, argv, (scratch_ / (host + ".log")).string());
-    EXPECT_TRUE(pid.ok());
-    // Agents started before the seed listens dial it once, are refused, and may not dial again (seen once on
-    // a saturated machine: a test hung with 0 peers). Give the seed up to 15 s to say it listens.
-    wait_until([&] { return read_file(scratch_ / (host + ".log")).find("listening on") != std::string::npos; }, 15s);
-    return pid.ok() ? *pid : -1;
   }
 
   // A target file of `size` bytes: zeros (sparse), then `tail` bytes of a pattern that must survive.
@@ -124,10 +94,6 @@ class AgentInstall : public ::testing::Test {
 
   std::int64_t fetched() const { return st().value("bytes_from_peers", 0LL) + st().value("bytes_from_webseed", 0LL); }
 
-  Scratch scratch_;
-  std::unique_ptr<TestBed> bed_;
-  std::string bytes_;
-  ImageTorrent torrent_;
 };
 
 TEST_F(AgentInstall, ARegularFileTargetEndsWithExactlyTheImageAndTheRestUntouched) {

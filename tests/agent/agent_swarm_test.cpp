@@ -19,8 +19,6 @@ using swarmboot::testbed::wait_until;
 
 namespace {
 
-constexpr std::int64_t kPiece = 64 * 1024;
-
 struct Agent {
   std::string host;
   fs::path dir;  // cache/, mnt/, status.json, agent.log
@@ -32,14 +30,12 @@ struct Agent {
   bool seeding() const { return st().value("state", "") == "seeding"; }
 };
 
-class AgentSwarm : public ::testing::Test {
+class AgentSwarm : public SwarmTest {
  protected:
+  AgentSwarm() : SwarmTest("ags", 72) {}
   void SetUp() override {
     if (auto why = fuse_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-    if (auto why = testbed::testbed_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-    auto bed = TestBed::create("ags");
-    ASSERT_TRUE(bed.ok()) << bed.error().message;
-    bed_ = std::move(*bed);
+    create_bed();
   }
   void TearDown() override {
     if (bed_) {
@@ -48,30 +44,6 @@ class AgentSwarm : public ::testing::Test {
       bed_.reset();
     }
     scratch_.cleanup();
-  }
-
-  void make_image(size_t size, unsigned seed) {
-    bytes_ = random_image_bytes(size, seed);
-    write_file(scratch_ / "img", bytes_);
-    auto t = make_torrent(scratch_ / "img", "img", scratch_ / "img.torrent", kPiece);
-    ASSERT_TRUE(t.ok()) << t.error().message;
-    torrent_ = *t;
-  }
-
-  void add_host(const std::string& name, int n, double mbit) {
-    ASSERT_TRUE(bed_->add_host({name, "10.99.72." + std::to_string(n) + "/16", mbit}).ok());
-  }
-
-  pid_t start_seed(const std::string& host, const fs::path& data, bool no_verify = false) {
-    std::vector<std::string> argv = {agent_binary(), "seed", "--torrent", (scratch_ / "img.torrent").string(),
-                                     "--data", data.string(), "--listen", "6881"};
-    if (no_verify) argv.push_back("--no-verify");
-    auto pid = bed_->spawn(host, argv, (scratch_ / (host + ".log")).string());
-    EXPECT_TRUE(pid.ok());
-    // Agents started before the seed listens dial it once, are refused, and may not dial again (seen once on
-    // a saturated machine: a test hung with 0 peers). Give the seed up to 15 s to say it listens.
-    wait_until([&] { return read_file(scratch_ / (host + ".log")).find("listening on") != std::string::npos; }, 15s);
-    return pid.ok() ? *pid : -1;
   }
 
   // Starts an agent on `host` peering with `peers` (host names); waits until its file is mounted.
@@ -117,11 +89,7 @@ class AgentSwarm : public ::testing::Test {
     return bad;
   }
 
-  Scratch scratch_;
-  std::unique_ptr<TestBed> bed_;
   std::deque<Agent> agents_;
-  std::string bytes_;
-  ImageTorrent torrent_;
 };
 
 TEST_F(AgentSwarm, RandomReadsDuringTheDownloadReturnExactlyTheImageBytes) {
