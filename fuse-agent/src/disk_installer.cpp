@@ -498,7 +498,8 @@ void DiskInstaller::publish(const InstallStatus& base) {
   const bool terminal = phase_ == "failed" || phase_ == "installed";
   if (terminal) {
     // Sent from this thread, after the report thread stopped: the last word, bounded by the HTTP timeout.
-    if (phase_ != last_reported_phase_) post_status_report(options_.report_url, report_token_, install_report_json(s), log_, true);
+    if (phase_ != last_reported_phase_)
+      post_status_report(options_.report_url, report_token_, install_report_json(s), log_, true);
   } else if (phase_ != last_reported_phase_ || Clock::now() - last_report_ >= std::chrono::seconds(5)) {
     {
       std::lock_guard lock(report_mutex_);
