@@ -68,6 +68,26 @@ class SwarmbootdTest : public ::testing::Test {
     return api("POST", "/api/v1/images", body.dump(), 201);
   }
 
+  // A libtorrent client in this process, on loopback, with the project's LAN settings.
+  static lt::session_params client_session_params() {
+    SwarmTuning tuning;
+    tuning.listen_interfaces = "127.0.0.1:0";
+    return lt::session_params(swarm_settings(tuning));
+  }
+  // The server's .torrent for registered image `name`, to be saved under client/ (ti empty on failure).
+  lt::add_torrent_params client_torrent(const std::string& name = "test") {
+    lt::add_torrent_params atp;
+    auto torrent = http_get(daemon_->url() + "/torrents/" + name + ".torrent");
+    EXPECT_TRUE(torrent.ok());
+    if (!torrent.ok()) return atp;
+    lt::error_code ec;
+    auto ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
+    EXPECT_FALSE(ec) << ec.message();
+    if (!ec) atp.ti = std::move(ti);
+    atp.save_path = (dir_.path() / "client").string();
+    return atp;
+  }
+
   TempDir dir_;
   std::string kernel_, initramfs_, image_;
   std::unique_ptr<Daemon> daemon_;
@@ -466,16 +486,9 @@ TEST_F(SwarmbootdTest, SigtermFinishesInFlightResponses) {
 TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
   start();
   register_image("test", 16384);
-  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
-  ASSERT_TRUE(torrent.ok());
-  SwarmTuning tuning;
-  tuning.listen_interfaces = "127.0.0.1:0";
-  lt::session session(lt::session_params(swarm_settings(tuning)));
-  lt::add_torrent_params atp;
-  lt::error_code ec;
-  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
-  ASSERT_FALSE(ec) << ec.message();
-  atp.save_path = (dir_.path() / "client").string();
+  lt::session session(client_session_params());
+  lt::add_torrent_params atp = client_torrent();
+  ASSERT_TRUE(atp.ti);
   atp.trackers = {daemon_->url() + "/announce"};
   lt::torrent_handle h = session.add_torrent(std::move(atp));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -515,18 +528,11 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
 TEST_F(SwarmbootdTest, SuperSeedingShowsAFewPiecesAtATimeAndStillDelivers) {
   start({"--super-seed", "true"});
   register_image("test", 16384);
-  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
-  ASSERT_TRUE(torrent.ok());
-  SwarmTuning tuning;
-  tuning.listen_interfaces = "127.0.0.1:0";
-  lt::session session(lt::session_params(swarm_settings(tuning)));
-  lt::add_torrent_params atp;
-  lt::error_code ec;
-  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
-  ASSERT_FALSE(ec) << ec.message();
+  lt::session session(client_session_params());
+  lt::add_torrent_params atp = client_torrent();
+  ASSERT_TRUE(atp.ti);
   const int pieces = atp.ti->num_pieces();
   ASSERT_GT(pieces, 4);
-  atp.save_path = (dir_.path() / "client").string();
   atp.trackers = {daemon_->url() + "/announce"};
   lt::torrent_handle h = session.add_torrent(std::move(atp));
   // libtorrent 2.0.8 reveals the first piece ~10 s after the connection; then one per announced HAVE.
@@ -562,16 +568,9 @@ TEST_F(SwarmbootdTest, SuperSeedingShowsAFewPiecesAtATimeAndStillDelivers) {
 TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheWebSeed) {
   start({"--seeder", "false"});
   register_image("test", 16384);
-  auto torrent = http_get(daemon_->url() + "/torrents/test.torrent");
-  ASSERT_TRUE(torrent.ok());
-  SwarmTuning tuning;
-  tuning.listen_interfaces = "127.0.0.1:0";
-  lt::session session(lt::session_params(swarm_settings(tuning)));
-  lt::add_torrent_params atp;
-  lt::error_code ec;
-  atp.ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
-  ASSERT_FALSE(ec) << ec.message();
-  atp.save_path = (dir_.path() / "client").string();
+  lt::session session(client_session_params());
+  lt::add_torrent_params atp = client_torrent();
+  ASSERT_TRUE(atp.ti);
   atp.url_seeds = {daemon_->url() + "/images/test"};
   lt::torrent_handle h = session.add_torrent(std::move(atp));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
