@@ -105,7 +105,7 @@ int run(int argc, char** argv) {
   Metrics metrics;
   std::unique_ptr<Seeder> seeder;
   if (config.seeder) {
-    auto s = Seeder::start({config.bt_listen, config.seed_upload_limit, config.data_dir + "/seeder", config.super_seed}, log.child("seeder"));
+    auto s = Seeder::start({config.bt_listen, config.seed_upload_limit, config.data_dir + "/seeder", config.seeding}, log.child("seeder"));
     if (!s) {
       log.error("{}", s.error().message);
       return 1;

@@ -278,8 +278,8 @@ std::string markdown_table(const std::vector<RunResult>& runs) {
 
 namespace {
 
-// The target bullets for one swarmboot configuration; `label` prefixes each ("" for the default one).
-std::string targets_of(const std::vector<RunResult>& runs, const std::string& system, const std::string& label) {
+// The target bullets for the runs of `system`.
+std::string targets_of(const std::vector<RunResult>& runs, const std::string& system) {
   std::string s;
   const RunResult* largest_full = nullptr;
   std::map<int, const RunResult*> lazy, then_read;
@@ -293,19 +293,19 @@ std::string targets_of(const std::vector<RunResult>& runs, const std::string& sy
     const auto f = figures(*largest_full);
     const double limit = 1.3 * f.bound_s + 2;
     if (f.all_complete_s) {
-      s += fmt::format("- {}All hosts complete within 1.3 × bound + 2 s at N = {}: limit {:.1f} s, measured {:.1f} s — "
+      s += fmt::format("- All hosts complete within 1.3 × bound + 2 s at N = {}: limit {:.1f} s, measured {:.1f} s — "
                        "**{}** ({:+.0f}%){}\n",
-                       label, largest_full->n, limit, *f.all_complete_s, *f.all_complete_s <= limit ? "met" : "missed",
+                       largest_full->n, limit, *f.all_complete_s, *f.all_complete_s <= limit ? "met" : "missed",
                        100.0 * (*f.all_complete_s / limit - 1), largest_full->n < 32 ? " (the target is at N = 32)" : "");
     } else {
-      s += fmt::format("- {}All hosts complete within 1.3 × bound + 2 s at N = {}: **missed** — only {} of {} finished\n",
-                       label, largest_full->n, f.complete, largest_full->n);
+      s += fmt::format("- All hosts complete within 1.3 × bound + 2 s at N = {}: **missed** — only {} of {} finished\n",
+                       largest_full->n, f.complete, largest_full->n);
     }
   }
   for (const auto& r : runs) {
     if (r.system != system || r.scenario != "full") continue;
     const auto f = figures(r);
-    s += fmt::format("- {}Server bytes ≤ 1.5 × F at N = {}: measured {:.2f} × F — **{}**\n", label, r.n,
+    s += fmt::format("- Server bytes ≤ 1.5 × F at N = {}: measured {:.2f} × F — **{}**\n", r.n,
                      f.server_bytes_over_f, f.server_bytes_over_f <= 1.5 ? "met" : "missed");
   }
   const RunResult *lz = nullptr, *tr = nullptr;
@@ -319,12 +319,12 @@ std::string targets_of(const std::vector<RunResult>& runs, const std::string& sy
     const auto a = figures(*lz), b = figures(*tr);
     if (a.all_complete_s && b.all_complete_s) {
       const double ratio = *a.all_complete_s / *b.all_complete_s;
-      s += fmt::format("- {}Lazy boot ≤ 0.3 × \"download fully, then read\" at N = {}: {:.1f} s vs {:.1f} s = {:.2f}× — "
+      s += fmt::format("- Lazy boot ≤ 0.3 × \"download fully, then read\" at N = {}: {:.1f} s vs {:.1f} s = {:.2f}× — "
                        "**{}**{}\n",
-                       label, lz->n, *a.all_complete_s, *b.all_complete_s, ratio, ratio <= 0.3 ? "met" : "missed",
+                       lz->n, *a.all_complete_s, *b.all_complete_s, ratio, ratio <= 0.3 ? "met" : "missed",
                        lz->n < 32 ? " (the target is at N = 32)" : "");
     } else {
-      s += fmt::format("- {}Lazy boot at N = {}: not every host finished (lazy {}/{}, full-then-read {}/{})\n", label,
+      s += fmt::format("- Lazy boot at N = {}: not every host finished (lazy {}/{}, full-then-read {}/{})\n",
                        lz->n, a.complete, lz->n, b.complete, tr->n);
     }
   } else if (system == "swarmboot") {
@@ -337,11 +337,11 @@ std::string targets_of(const std::vector<RunResult>& runs, const std::string& sy
 
 std::string target_report(const std::vector<RunResult>& runs) {
   const bool any_full = std::any_of(runs.begin(), runs.end(), [](const RunResult& r) {
-    return is_swarmboot(r.system) && r.scenario == "full";
+    return r.system == "swarmboot" && r.scenario == "full";
   });
   if (!any_full) return "- No swarmboot full-distribution run: no target could be checked.\n";
-  // The default configuration unlabelled (as before), the bulk-install one labelled.
-  return targets_of(runs, "swarmboot", "") + targets_of(runs, "swarmboot-bulk", "swarmboot-bulk (--super-seed): ");
+  // The targets are the shipped configuration's; swarmboot-plain is there to show what spread seeding buys.
+  return targets_of(runs, "swarmboot");
 }
 
 std::string plot_data(const std::vector<RunResult>& runs, const std::vector<std::string>& systems) {

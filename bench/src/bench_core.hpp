@@ -98,14 +98,16 @@ RunFigures figures(const RunResult& r);
 nlohmann::json to_json(const RunResult& r);
 Result<RunResult> from_json(const nlohmann::json& j);
 
-// swarmboot as shipped ("swarmboot") and with the server's --super-seed for bulk installs ("swarmboot-bulk"):
+// swarmboot as shipped ("swarmboot": spread seeding) and with the server's plain seeding ("swarmboot-plain"):
 // the same appliance and agents, two server configurations.
-inline bool is_swarmboot(const std::string& system) { return system == "swarmboot" || system == "swarmboot-bulk"; }
+inline bool is_swarmboot(const std::string& system) {
+  return system == "swarmboot" || system == "swarmboot-plain";
+}
 
 // The Markdown results table (one row per run, in the order given).
 std::string markdown_table(const std::vector<RunResult>& runs);
-// Issue 7's targets checked against swarmboot's runs, one Markdown bullet each, with the margin, for each
-// swarmboot configuration run: all hosts within 1.3 × bound + 2 s (full, at the largest N run); server bytes
+// Issue 7's targets checked against the shipped swarmboot's runs, one Markdown bullet each, with the margin:
+// all hosts within 1.3 × bound + 2 s (full, at the largest N run); server bytes
 // ≤ 1.5 × F (every full run); lazy boot ≤ 0.3 × "download fully, then read" (at the largest N with both).
 std::string target_report(const std::vector<RunResult>& runs);
 // Whitespace-separated data for gnuplot: "n bound system_all_complete…" rows for scenario `full`.

@@ -368,11 +368,11 @@ Status start_server(Context& ctx, swarmboot::testbed::TestBed& bed, const std::s
                                        kImageName, "--registry", (data / "images").string(), "--piece-size",
                                        std::to_string(ctx.opt.piece_kib * 1024)});
     if (!add) return swarmboot::wrap("could not register the image with swarmboot", add.error());
-    // swarmboot-bulk: the same appliance configured for rooms of hosts installing at once (super seeding).
+    // swarmboot-plain: the same appliance with plain seeding, to show what spread seeding buys.
     if (auto s = spawn({daemon->string(), "--data-dir", data.string(), "--listen",
                         fmt::format("{}:{}", kServerIp, kSwarmbootPort), "--bt-listen",
-                        fmt::format("{}:{}", kServerIp, kBtPort), "--dhcp-mode", "off", "--super-seed",
-                        system == "swarmboot-bulk" ? "true" : "false"},
+                        fmt::format("{}:{}", kServerIp, kBtPort), "--dhcp-mode", "off", "--seeding",
+                        system == "swarmboot-plain" ? "plain" : "spread"},
                        "swarmbootd");
         !s)
       return s;
@@ -716,13 +716,13 @@ int run(int argc, char** argv) {
   po::options_description desc("swarmboot-bench options");
   desc.add_options()("help,h", "this help")("quick", po::bool_switch(&quick),
                                             "smoke check: N ≤ 4, 8 MiB, 25 Mbit/s")(
-      "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot,swarmboot-bulk"), "comma list")(
+      "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot,swarmboot-plain"), "comma list")(
       "scenarios", po::value(&scenarios)->default_value("full,churn,full-then-read,lazy"),
       "comma list of full, churn, full-then-read, lazy")(
       "n", po::value(&ns)->default_value("1,8,32"), "host counts for full distribution, comma list")(
       "read-n", po::value(&read_ns)->default_value("32"), "host counts for lazy and full-then-read")(
       "churn-n", po::value(&churn_ns)->default_value("32"), "host counts for churn")(
-      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot,swarmboot-bulk"), "systems for churn")(
+      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot,swarmboot-plain"), "systems for churn")(
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
       "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
       "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
@@ -762,7 +762,7 @@ int run(int argc, char** argv) {
     if (vm["n"].defaulted()) opt.ns = {1, 4};
     if (vm["read-n"].defaulted()) read_ns = "1,4";
     if (vm["churn-n"].defaulted()) churn_ns = "4";
-    if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot,swarmboot-bulk";
+    if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot,swarmboot-plain";
     if (vm["size-mib"].defaulted()) opt.size_mib = 8;
     if (vm["rate-mbit"].defaulted()) opt.rate_mbit = 25;
     if (vm["piece-kib"].defaulted()) opt.piece_kib = 256;
@@ -771,7 +771,7 @@ int run(int argc, char** argv) {
   opt.churn_ns = parse_ns(churn_ns);
   opt.churn_systems = split(churn_systems, ',');
   static const std::set<std::string> known_systems = {"http",      "aria2",          "lt-default", "lt-tuned",
-                                                      "swarmboot", "swarmboot-bulk", "btfs"};
+                                                      "swarmboot", "swarmboot-plain", "btfs"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
   for (const auto& s : opt.systems) {
     if (!known_systems.count(s)) {

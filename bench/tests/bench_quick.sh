@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "bench_quick: skipped: needs root for network
 build="$(dirname "$(dirname "$driver")")"
 systems="http,aria2,lt-default,lt-tuned"
 if [ -x "$build/server/swarmbootd" ] && [ -x "$build/server/swarmboot" ] && [ -x "$build/fuse-agent/swarmboot-agent" ]; then
-  systems="$systems,swarmboot,swarmboot-bulk"
+  systems="$systems,swarmboot,swarmboot-plain"
 else
   echo "bench_quick: swarmbootd/swarmboot/swarmboot-agent not built in $build: swarmboot not included"
 fi

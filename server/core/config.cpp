@@ -17,7 +17,7 @@ namespace {
 
 po::options_description make_options(ServerConfig& c, std::string& listen, std::string& dhcp_mode,
                                      std::string& unknown_hosts, std::string& default_mode,
-                                     std::string& log_level) {
+                                     std::string& seeding, std::string& log_level) {
   po::options_description d("swarmbootd options (config-file keys are the same names)");
   // clang-format off
   d.add_options()
@@ -35,7 +35,7 @@ po::options_description make_options(ServerConfig& c, std::string& listen, std::
     ("seeder", po::value(&c.seeder)->default_value(c.seeder), "seed every registered image with libtorrent (true/false)")
     ("bt-listen", po::value(&c.bt_listen)->default_value(c.bt_listen), "seeder listen interfaces, libtorrent syntax ADDR:PORT")
     ("seed-upload-limit", po::value(&c.seed_upload_limit)->default_value(0), "seeder upload cap in bytes/s (0 = none)")
-    ("super-seed", po::value(&c.super_seed)->default_value(c.super_seed), "initial seeding for bulk installs: each piece leaves the server about once, but hosts start ~10 s later and lazy reads wait for peers or the web seed (true/false)")
+    ("seeding", po::value(&seeding)->default_value(std::string(to_string(c.seeding))), "spread | plain | super: spread hides from each host the pieces other hosts hold or are being sent, so each piece leaves the server about once; plain shows every host every piece")
     ("announce-interval", po::value(&c.announce_interval)->default_value(c.announce_interval), "tracker re-announce interval for seeds, seconds")
     ("announce-interval-downloading", po::value(&c.announce_interval_downloading)->default_value(c.announce_interval_downloading), "tracker re-announce interval while downloading, seconds")
     ("max-numwant", po::value(&c.max_numwant)->default_value(c.max_numwant), "most peers in one announce answer")
@@ -80,6 +80,16 @@ std::string_view to_string(DhcpMode mode) {
   return "off";
 }
 
+std::string_view to_string(SeedingPolicy policy) {
+  switch (policy) {
+    case SeedingPolicy::plain:
+      return "plain";
+    case SeedingPolicy::spread:
+      return "spread";
+  }
+  return "spread";
+}
+
 Result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& text) {
   const auto bad = [&](const char* why) { return Error{"could not use --listen '" + text + "': " + why}; };
   const auto colon = text.rfind(':');
@@ -100,9 +110,9 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
                                       const std::map<std::string, std::string>& env) {
   ConfigLoad out;
   ServerConfig& c = out.config;
-  std::string listen, dhcp_mode, unknown_hosts, default_mode, log_level, config_file;
+  std::string listen, dhcp_mode, unknown_hosts, default_mode, seeding, log_level, config_file;
   po::options_description options =
-      make_options(c, listen, dhcp_mode, unknown_hosts, default_mode, log_level);
+      make_options(c, listen, dhcp_mode, unknown_hosts, default_mode, seeding, log_level);
   po::options_description generic("general");
   generic.add_options()("help,h", "show this help")("config", po::value(&config_file),
                                                     "config file (also SWARMBOOT_CONFIG)");
@@ -156,6 +166,12 @@ Result<ConfigLoad> load_server_config(const std::vector<std::string>& args,
   if (c.dhcp_mode != DhcpMode::off && c.interface.empty()) {
     return Error{"could not use --dhcp-mode " + dhcp_mode + ": --interface is required"};
   }
+  if (seeding == "spread")
+    c.seeding = SeedingPolicy::spread;
+  else if (seeding == "plain")
+    c.seeding = SeedingPolicy::plain;
+  else
+    return Error{"could not use --seeding '" + seeding + "': expected spread or plain"};
   if (unknown_hosts == "register")
     c.unknown_hosts = UnknownHostPolicy::register_default;
   else if (unknown_hosts == "retry")

@@ -20,6 +20,11 @@ enum class DhcpMode { off, full, proxy };
 // What a machine we have never seen gets: registered as new with the default image, or a retry-later script.
 enum class UnknownHostPolicy { register_default, retry };
 
+// How the seeder shows pieces (swarmbootd.conf.example, "seeding"): spread seeding (core/piece_spread.hpp:
+// pieces other hosts hold or are being sent are hidden) or plain BitTorrent seeding.
+enum class SeedingPolicy { spread, plain };
+std::string_view to_string(SeedingPolicy policy);
+
 struct ServerConfig {
   std::string data_dir = "/var/lib/swarmboot";
   std::string listen_address = "0.0.0.0";
@@ -37,7 +42,7 @@ struct ServerConfig {
   bool seeder = true;
   std::string bt_listen = "0.0.0.0:6881";
   int seed_upload_limit = 0;              // bytes/s, 0 = unlimited
-  bool super_seed = false;                // BitTorrent initial seeding (see swarmbootd.conf.example)
+  SeedingPolicy seeding = SeedingPolicy::spread;
   int announce_interval = 60;             // s, for seeds
   int announce_interval_downloading = 5;  // s, for peers still downloading
   int max_numwant = 200;

@@ -12,6 +12,7 @@
 #include <libtorrent/write_resume_data.hpp>
 #include <sstream>
 
+#include "daemon/spread_plugin.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
 namespace swarmboot::server {
@@ -28,6 +29,10 @@ Result<std::unique_ptr<Seeder>> Seeder::start(const SeederOptions& options, Logg
   tuning.listen_interfaces = options.listen_interfaces;
   tuning.upload_rate_limit = options.upload_rate_limit;
   lt::settings_pack pack = swarm_settings(tuning);
+  // Spread seeding counts a finished host as a holder only while it is connected; libtorrent would close the
+  // seed-to-seed link as redundant the moment the host finishes, and the server would start sending its
+  // pieces to everyone again.
+  if (options.seeding == SeedingPolicy::spread) pack.set_bool(lt::settings_pack::close_redundant_connections, false);
   try {
     s->session_ = std::make_unique<lt::session>(lt::session_params(std::move(pack)));
   } catch (const std::exception& e) {
@@ -130,13 +135,16 @@ void Seeder::sync(const std::vector<ImageRecord>& images, const ImageRegistry& r
     atp.save_path = file.parent_path().string();
     atp.renamed_files[lt::file_index_t{0}] = file.filename().string();
     if (atp.have_pieces.empty()) atp.flags |= lt::torrent_flags::seed_mode;
-    // Super seeding: the seeder shows each peer one or two pieces nobody else is being given, and the next one
-    // only when the peer announces it has them, so every piece leaves the server about once and the hosts
-    // pass it on (bench: 1.1 × the image per swarm instead of 2.4, at N = 32). The price, in libtorrent
-    // 2.0.8: the first pieces are revealed only ~10 s after a peer connects (its bootstrap HAVEs are sent
-    // during the handshake and dropped), and requests for pieces not revealed are rejected, so a lazy
-    // read waits for a peer or the agent's web-seed rescue. Hence off by default: for bulk installs.
-    if (options_.super_seed) atp.flags |= lt::torrent_flags::super_seeding;
+    // Spread seeding (core/piece_spread.hpp): each piece leaves the server about once, hosts pass it on.
+    // Not libtorrent's super seeding, which gets the same economy but, in 2.0.8, reveals a host's first pieces
+    // only ~10 s after it connects (the bootstrap HAVEs are sent during the handshake and dropped) and refuses
+    // requests for pieces it has not revealed, so a lazy read would wait for a peer or the web seed.
+    if (options_.seeding == SeedingPolicy::spread) {
+      const int pieces = atp.ti->num_pieces();
+      atp.extensions.push_back([pieces](const lt::torrent_handle&, lt::client_data_t) {
+        return make_spread_plugin(pieces, SpreadOptions{});
+      });
+    }
     atp.flags &= ~lt::torrent_flags::paused;
     atp.flags &= ~lt::torrent_flags::auto_managed;
     try {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/config.hpp"
 #include "swarmcore/image_registry.hpp"
 #include "swarmcore/log.hpp"
 #include "swarmcore/result.hpp"
@@ -28,7 +29,7 @@ struct SeederOptions {
   std::string listen_interfaces = "0.0.0.0:6881";
   int upload_rate_limit = 0;  // bytes/s
   std::string resume_dir;     // DATA_DIR/seeder
-  bool super_seed = false;    // add torrents in libtorrent's super-seeding (initial seeding) mode
+  SeedingPolicy seeding = SeedingPolicy::spread;
 };
 
 class Seeder {

@@ -33,6 +33,10 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c->config.dhcp_mode, DhcpMode::off);
   EXPECT_EQ(c->config.boot_dir, "/var/lib/swarmboot/boot");
   EXPECT_EQ(c->config.unknown_hosts, UnknownHostPolicy::retry);
+  EXPECT_EQ(c->config.seeding, SeedingPolicy::spread);
+  auto plain = load_server_config({"--seeding", "plain"}, {});
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->config.seeding, SeedingPolicy::plain);
 }
 
 TEST(Config, LayersFileEnvFlags) {
@@ -81,6 +85,7 @@ TEST(Config, Errors) {
       {{"--config", "/nonexistent/swarmbootd.conf"}, "could not read config file"},
       {{"--advertise-url", "http://x/path"}, "--advertise-url"},
       {{"--log-level", "loud"}, "--log-level"},
+      {{"--seeding", "super"}, "could not use --seeding 'super': expected spread or plain"},
   };
   for (const auto& c : cases) {
     auto r = load_server_config(c.args, {});

@@ -74,8 +74,8 @@ class SwarmbootdTest : public ::testing::Test {
     tuning.listen_interfaces = "127.0.0.1:0";
     return lt::session_params(swarm_settings(tuning));
   }
-  // The server's .torrent for registered image `name`, to be saved under client/ (ti empty on failure).
-  lt::add_torrent_params client_torrent(const std::string& name = "test") {
+  // The server's .torrent for registered image `name`, to be saved under `folder` (ti empty on failure).
+  lt::add_torrent_params client_torrent(const std::string& name = "test", const std::string& folder = "client") {
     lt::add_torrent_params atp;
     auto torrent = http_get(daemon_->url() + "/torrents/" + name + ".torrent");
     EXPECT_TRUE(torrent.ok());
@@ -84,7 +84,7 @@ class SwarmbootdTest : public ::testing::Test {
     auto ti = std::make_shared<lt::torrent_info>(*torrent, ec, lt::from_span);
     EXPECT_FALSE(ec) << ec.message();
     if (!ec) atp.ti = std::move(ti);
-    atp.save_path = (dir_.path() / "client").string();
+    atp.save_path = (dir_.path() / folder).string();
     return atp;
   }
 
@@ -523,44 +523,86 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
   EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
 }
 
-// --super-seed: the seeder never shows a downloader the whole image, only the piece or two it is giving that
-// peer (libtorrent's initial seeding), and the download still completes, hash-checked, from it alone.
-TEST_F(SwarmbootdTest, SuperSeedingShowsAFewPiecesAtATimeAndStillDelivers) {
-  start({"--super-seed", "true"});
+// Spread seeding (the default): host A starts with the first half of the image and fetches the rest from the
+// seeder; host B, joining once A holds everything, is shown nothing by the seeder (every piece has a holder)
+// and takes the whole image from A. So the seeder sends each piece once: A's half, nothing to B.
+TEST_F(SwarmbootdTest, SpreadSeedingSendsEachPieceOnceAndHidesWhatAnotherHostHolds) {
+  start();
   register_image("test", 16384);
-  lt::session session(client_session_params());
-  lt::add_torrent_params atp = client_torrent();
-  ASSERT_TRUE(atp.ti);
-  const int pieces = atp.ti->num_pieces();
-  ASSERT_GT(pieces, 4);
-  atp.trackers = {daemon_->url() + "/announce"};
-  lt::torrent_handle h = session.add_torrent(std::move(atp));
-  // libtorrent 2.0.8 reveals the first piece ~10 s after the connection; then one per announced HAVE.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  lt::torrent_status st;
-  // Pieces the seeder offered that the client did not have yet: at most the two it is super-seeding.
-  int most_offered = -1;
-  bool server_seen_as_seed = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    st = h.status(lt::torrent_handle::query_pieces);
-    if (st.is_seeding) break;
-    std::vector<lt::peer_info> peers;
-    h.get_peer_info(peers);
-    for (const auto& p : peers) {
-      if (p.flags & lt::peer_info::seed) server_seen_as_seed = true;
-      int offered = 0;
-      for (int i = 0; i < p.pieces.size() && i < st.pieces.size(); ++i) {
-        if (p.pieces[lt::piece_index_t{i}] && !st.pieces[lt::piece_index_t{i}]) ++offered;
-      }
-      most_offered = std::max(most_offered, offered);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::size_t half = image_.size() / 2 / 16384 * 16384;
+  std::filesystem::create_directories(dir_.path() / "a");
+  {
+    std::ofstream out(dir_.path() / "a" / "test", std::ios::binary);
+    out.write(image_.data(), static_cast<std::streamsize>(half));
   }
-  ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", peers " << st.num_peers;
-  EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
-  EXPECT_FALSE(server_seen_as_seed) << "the seeder advertised the whole image";
-  EXPECT_GE(most_offered, 1) << "the client never saw the seeder offer a piece";
-  EXPECT_LE(most_offered, 2) << "the seeder offered more than the pieces it super-seeds (of " << pieces << ")";
+  // Finished hosts keep their link to the seeder (as the agents do: the seeder is no seed in their eyes).
+  lt::session_params params = client_session_params();
+  params.settings.set_bool(lt::settings_pack::close_redundant_connections, false);
+  const auto wait_seeding = [](lt::torrent_handle& h, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    lt::torrent_status st = h.status();
+    while (!st.is_seeding && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      st = h.status();
+    }
+    return st;
+  };
+  // Payload the seeder has sent, from /metrics (refreshed about once a second): the value once it stops
+  // changing for 2 s, or the last one seen after 15 s.
+  const auto seeder_sent = [&] {
+    std::int64_t last = -1;
+    auto stable_since = std::chrono::steady_clock::now();
+    const auto deadline = stable_since + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::int64_t now_sent = -1;
+      auto metrics = http_get(daemon_->url() + "/metrics");
+      std::smatch m;
+      if (metrics.ok() && std::regex_search(*metrics, m,
+                                            std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\","
+                                                       "channel=\"bittorrent\"\\} (\\d+)"))) {
+        now_sent = std::stoll(m[1]);
+      }
+      if (now_sent != last) {
+        last = now_sent;
+        stable_since = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - stable_since > std::chrono::seconds(2)) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return last;
+  };
+
+  lt::session session_a(params);
+  lt::add_torrent_params atp_a = client_torrent("test", "a");
+  ASSERT_TRUE(atp_a.ti);
+  atp_a.trackers = {daemon_->url() + "/announce"};
+  lt::torrent_handle a = session_a.add_torrent(std::move(atp_a));
+  lt::torrent_status st = wait_seeding(a, std::chrono::seconds(60));
+  ASSERT_TRUE(st.is_seeding) << "A: progress " << st.progress << ", peers " << st.num_peers;
+  const std::int64_t sent_to_a = seeder_sent();
+  EXPECT_GE(sent_to_a, static_cast<std::int64_t>(image_.size() - half));
+  EXPECT_LE(sent_to_a, static_cast<std::int64_t>(image_.size() - half) + 16384)
+      << "the seeder sent A pieces A already had";
+
+  // A uploads slowly, so a B that may ask the seeder would get most of the image from the seeder.
+  a.set_upload_limit(40000);
+  lt::session session_b(params);
+  lt::add_torrent_params atp_b = client_torrent("test", "b");
+  atp_b.trackers = {daemon_->url() + "/announce"};
+  lt::torrent_handle b = session_b.add_torrent(std::move(atp_b));
+  // The tracker stops handing out the seeder once a host holds the whole image; B is pointed at both here,
+  // so that only the seeder's policy keeps it from sending B pieces.
+  std::smatch port;
+  const std::string log = daemon_->log();
+  ASSERT_TRUE(std::regex_search(log, port, std::regex("seeding on port (\\d+)"))) << log;
+  b.connect_peer({boost::asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(std::stoi(port[1]))});
+  b.connect_peer({boost::asio::ip::make_address("127.0.0.1"), session_a.listen_port()});
+  st = wait_seeding(b, std::chrono::seconds(60));
+  ASSERT_TRUE(st.is_seeding) << "B: progress " << st.progress << ", peers " << st.num_peers;
+  EXPECT_EQ(read_file(dir_.path() / "a" / "test"), image_);
+  EXPECT_EQ(read_file(dir_.path() / "b" / "test"), image_);
+  EXPECT_EQ(seeder_sent(), sent_to_a) << "the seeder sent B pieces A holds";
 }
 
 // BEP 19: with the seeder off and no tracker, a libtorrent client given only the web-seed URL of the contract
