@@ -18,7 +18,6 @@ void PieceSpread::join(std::uint64_t peer, SpreadClock::time_point now) {
   p.has.assign(n, false);
   p.shown.assign(n, true);
   p.rescued.assign(n, false);
-  p.in_flight.assign(n, SpreadClock::time_point{});
   p.missing = static_cast<int>(n);
   p.last_activity = now;
   peers_.emplace(peer, std::move(p));
@@ -37,12 +36,14 @@ void PieceSpread::leave(std::uint64_t peer, Actions& out) {
   if (it == peers_.end()) return;
   Peer gone = std::move(it->second);
   peers_.erase(it);
+  for (const auto& [i, t] : gone.in_flight) {
+    --sending_[i];
+    if (unclaimed(i)) refresh(i, out);
+  }
   for (std::size_t i = 0; i < holders_.size(); ++i) {
-    const bool had = gone.has[i];
-    const bool flying = gone.in_flight[i] != SpreadClock::time_point{};
-    if (had) --holders_[i];
-    if (flying) --sending_[i];
-    if ((had || flying) && holders_[i] + sending_[i] == 0) refresh(i, out);
+    if (!gone.has[i]) continue;
+    --holders_[i];
+    if (unclaimed(i)) refresh(i, out);
   }
 }
 
@@ -57,7 +58,7 @@ void PieceSpread::peer_has(std::uint64_t peer, int piece, SpreadClock::time_poin
   --p.missing;
   p.last_activity = now;
   end_flight(p, i);
-  const bool was_unclaimed = holders_[i] + sending_[i] == 0;
+  const bool was_unclaimed = unclaimed(i);
   ++holders_[i];
   if (was_unclaimed) refresh(i, out);
 }
@@ -75,13 +76,10 @@ bool PieceSpread::request(std::uint64_t peer, int piece, SpreadClock::time_point
   if (p.has[i]) return true;
   if (!p.shown[i]) return false;
   p.last_activity = now;
-  if (p.in_flight[i] != SpreadClock::time_point{}) {
-    p.in_flight[i] = now;
-    return true;
-  }
+  const bool first = p.in_flight.count(i) == 0;
   p.in_flight[i] = now;
-  ++p.in_flight_count;
-  const bool was_unclaimed = holders_[i] + sending_[i] == 0;
+  if (!first) return true;
+  const bool was_unclaimed = unclaimed(i);
   ++sending_[i];
   if (was_unclaimed) refresh(i, out);
   return true;
@@ -89,17 +87,18 @@ bool PieceSpread::request(std::uint64_t peer, int piece, SpreadClock::time_point
 
 void PieceSpread::tick(SpreadClock::time_point now, Actions& out) {
   for (auto& [id, p] : peers_) {
-    if (p.in_flight_count == 0) continue;
-    for (std::size_t i = 0; i < holders_.size(); ++i) {
-      const auto t = p.in_flight[i];
-      if (t == SpreadClock::time_point{} || now - t < options_.claim_expiry) continue;
+    std::vector<std::size_t> expired;
+    for (const auto& [i, t] : p.in_flight) {
+      if (now - t >= options_.claim_expiry) expired.push_back(i);
+    }
+    for (std::size_t i : expired) {
       end_flight(p, i);
-      if (holders_[i] + sending_[i] == 0) refresh(i, out);
+      if (unclaimed(i)) refresh(i, out);
       else refresh(id, p, i, out);
     }
   }
   for (auto& [id, p] : peers_) {
-    if (!p.hideable || p.missing == 0 || p.in_flight_count > 0) continue;
+    if (!p.hideable || p.missing == 0 || !p.in_flight.empty()) continue;
     if (now - p.last_activity < options_.rescue_after) continue;
     p.last_activity = now;
     // The hidden pieces it lacks that the fewest hosts hold; ties broken from a per-host offset so stalled
@@ -126,7 +125,7 @@ void PieceSpread::tick(SpreadClock::time_point now, Actions& out) {
 
 bool PieceSpread::wants_shown(const Peer& p, std::size_t i) const {
   if (!p.hideable || p.has[i]) return true;
-  return holders_[i] + sending_[i] == 0 || p.in_flight[i] != SpreadClock::time_point{} || p.rescued[i];
+  return unclaimed(i) || p.in_flight.count(i) != 0 || p.rescued[i];
 }
 
 void PieceSpread::refresh(std::size_t piece, Actions& out) {
@@ -143,10 +142,7 @@ void PieceSpread::refresh(std::uint64_t id, Peer& p, std::size_t piece, Actions&
 }
 
 void PieceSpread::end_flight(Peer& p, std::size_t i) {
-  if (p.in_flight[i] == SpreadClock::time_point{}) return;
-  p.in_flight[i] = SpreadClock::time_point{};
-  --p.in_flight_count;
-  --sending_[i];
+  if (p.in_flight.erase(i) != 0) --sending_[i];
 }
 
 }  // namespace swarmboot::server

@@ -72,9 +72,8 @@ class PieceSpread {
   struct Peer {
     bool hideable = false;
     std::vector<bool> has, shown, rescued;
-    std::vector<SpreadClock::time_point> in_flight;  // last request time; time_point{} = not in flight
+    std::map<std::size_t, SpreadClock::time_point> in_flight;  // piece -> its last request (a few at a time)
     int missing = 0;
-    int in_flight_count = 0;
     SpreadClock::time_point last_activity;
   };
 
@@ -82,6 +81,7 @@ class PieceSpread {
   void refresh(std::size_t piece, Actions& out);
   void refresh(std::uint64_t id, Peer& p, std::size_t piece, Actions& out);
   void end_flight(Peer& p, std::size_t piece);
+  bool unclaimed(std::size_t piece) const { return holders_[piece] + sending_[piece] == 0; }
 
   SpreadOptions options_;
   std::vector<int> holders_, sending_;
