@@ -35,7 +35,7 @@ po::options_description make_options(ServerConfig& c, std::string& listen, std::
     ("seeder", po::value(&c.seeder)->default_value(c.seeder), "seed every registered image with libtorrent (true/false)")
     ("bt-listen", po::value(&c.bt_listen)->default_value(c.bt_listen), "seeder listen interfaces, libtorrent syntax ADDR:PORT")
     ("seed-upload-limit", po::value(&c.seed_upload_limit)->default_value(0), "seeder upload cap in bytes/s (0 = none)")
-    ("seeding", po::value(&seeding)->default_value(std::string(to_string(c.seeding))), "spread | plain | super: spread hides from each host the pieces other hosts hold or are being sent, so each piece leaves the server about once; plain shows every host every piece")
+    ("seeding", po::value(&seeding)->default_value(std::string(to_string(c.seeding))), "spread | plain: spread hides from each host the pieces other hosts hold or are being sent, so each piece leaves the server about once; plain shows every host every piece")
     ("announce-interval", po::value(&c.announce_interval)->default_value(c.announce_interval), "tracker re-announce interval for seeds, seconds")
     ("announce-interval-downloading", po::value(&c.announce_interval_downloading)->default_value(c.announce_interval_downloading), "tracker re-announce interval while downloading, seconds")
     ("max-numwant", po::value(&c.max_numwant)->default_value(c.max_numwant), "most peers in one announce answer")

@@ -145,4 +145,42 @@ void PieceSpread::end_flight(Peer& p, std::size_t i) {
   if (p.in_flight.erase(i) != 0) --sending_[i];
 }
 
+namespace {
+
+void put_u32(std::string& s, std::uint32_t v) {
+  s.push_back(static_cast<char>((v >> 24) & 0xff));
+  s.push_back(static_cast<char>((v >> 16) & 0xff));
+  s.push_back(static_cast<char>((v >> 8) & 0xff));
+  s.push_back(static_cast<char>(v & 0xff));
+}
+
+}  // namespace
+
+std::string encode_have(int piece) {
+  std::string s;
+  put_u32(s, 5);
+  s.push_back(4);
+  put_u32(s, static_cast<std::uint32_t>(piece));
+  return s;
+}
+
+std::string encode_dont_have(int extension_id, int piece) {
+  std::string s;
+  put_u32(s, 6);
+  s.push_back(20);
+  s.push_back(static_cast<char>(extension_id));
+  put_u32(s, static_cast<std::uint32_t>(piece));
+  return s;
+}
+
+std::string encode_reject(int piece, int start, int length) {
+  std::string s;
+  put_u32(s, 13);
+  s.push_back(16);
+  put_u32(s, static_cast<std::uint32_t>(piece));
+  put_u32(s, static_cast<std::uint32_t>(start));
+  put_u32(s, static_cast<std::uint32_t>(length));
+  return s;
+}
+
 }  // namespace swarmboot::server

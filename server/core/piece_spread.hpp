@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace swarmboot::server {
@@ -87,5 +88,11 @@ class PieceSpread {
   std::vector<int> holders_, sending_;
   std::map<std::uint64_t, Peer> peers_;
 };
+
+// The BitTorrent messages the seeder sends for the policy: HAVE (BEP 3), lt_donthave under the extension id the
+// peer gave it in its extension handshake (BEP 10, BEP 54), REJECT REQUEST (BEP 6).
+std::string encode_have(int piece);
+std::string encode_dont_have(int extension_id, int piece);
+std::string encode_reject(int piece, int start, int length);
 
 }  // namespace swarmboot::server

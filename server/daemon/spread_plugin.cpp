@@ -9,13 +9,6 @@
 namespace swarmboot::server {
 namespace {
 
-void put_u32(std::string& s, std::uint32_t v) {
-  s.push_back(static_cast<char>((v >> 24) & 0xff));
-  s.push_back(static_cast<char>((v >> 16) & 0xff));
-  s.push_back(static_cast<char>((v >> 8) & 0xff));
-  s.push_back(static_cast<char>(v & 0xff));
-}
-
 class SpreadTorrent : public lt::torrent_plugin, public std::enable_shared_from_this<SpreadTorrent> {
  public:
   SpreadTorrent(int num_pieces, SpreadOptions options) : policy_(num_pieces, options) {}
@@ -127,7 +120,8 @@ class SpreadPeer : public lt::peer_plugin {
   bool on_request(const lt::peer_request& r) override {
     auto t = torrent_.lock();
     if (!t || t->request(id_, static_cast<int>(r.piece))) return false;
-    // Hidden: the peer asked before our DONT_HAVE reached it. It has it by now, so it will not ask again.
+    // Hidden from this peer: its request crossed our DONT_HAVE, which it has read by the time it reads the
+    // REJECT, so it will not ask the server for this piece again.
     const std::string msg = encode_reject(static_cast<int>(r.piece), r.start, r.length);
     pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
     return true;
@@ -159,33 +153,6 @@ std::shared_ptr<lt::peer_plugin> SpreadTorrent::new_connection(const lt::peer_co
 }
 
 }  // namespace
-
-std::string encode_have(int piece) {
-  std::string s;
-  put_u32(s, 5);
-  s.push_back(4);
-  put_u32(s, static_cast<std::uint32_t>(piece));
-  return s;
-}
-
-std::string encode_dont_have(int extension_id, int piece) {
-  std::string s;
-  put_u32(s, 6);
-  s.push_back(20);
-  s.push_back(static_cast<char>(extension_id));
-  put_u32(s, static_cast<std::uint32_t>(piece));
-  return s;
-}
-
-std::string encode_reject(int piece, int start, int length) {
-  std::string s;
-  put_u32(s, 13);
-  s.push_back(16);
-  put_u32(s, static_cast<std::uint32_t>(piece));
-  put_u32(s, static_cast<std::uint32_t>(start));
-  put_u32(s, static_cast<std::uint32_t>(length));
-  return s;
-}
 
 std::shared_ptr<lt::torrent_plugin> make_spread_plugin(int num_pieces, SpreadOptions options) {
   return std::make_shared<SpreadTorrent>(num_pieces, options);

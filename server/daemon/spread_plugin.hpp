@@ -7,7 +7,6 @@
 
 #include <libtorrent/extensions.hpp>
 #include <memory>
-#include <string>
 
 #include "core/piece_spread.hpp"
 
@@ -15,10 +14,5 @@ namespace swarmboot::server {
 
 // For add_torrent_params::extensions (called on libtorrent's thread: num_pieces comes from the caller).
 std::shared_ptr<lt::torrent_plugin> make_spread_plugin(int num_pieces, SpreadOptions options);
-
-// Wire encodings (exposed for tests).
-std::string encode_have(int piece);
-std::string encode_dont_have(int extension_id, int piece);
-std::string encode_reject(int piece, int start, int length);
 
 }  // namespace swarmboot::server

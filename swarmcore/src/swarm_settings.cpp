@@ -61,7 +61,8 @@ lt::settings_pack swarm_settings(const SwarmTuning& tuning) {
   s.set_int(sp::send_buffer_watermark_factor, 50);
   s.set_int(sp::send_socket_buffer_size, 0);
   s.set_int(sp::recv_socket_buffer_size, 0);
-  // Seeds must stay connected to each other's downloaders; never close a "redundant" seed-to-seed link early.
+  // Two finished peers need nothing from each other: close the link. (The server's seeder keeps it under
+  // spread seeding, which counts a finished host as a holder only while it is connected: seeder.cpp.)
   s.set_bool(sp::close_redundant_connections, true);
   s.set_int(sp::connections_limit, 2000);
   // Every torrent active: the appliance seeds every registered image at once.

@@ -140,6 +140,15 @@ TEST(PieceSpread, AClaimWithoutRequestsExpires) {
   EXPECT_EQ(out.front(), (SpreadAction{2, true, 0})) << "piece 0 is unclaimed again";
 }
 
+// BEP 3 / 10 / 6 layouts: 4-byte big-endian length, message id, then the fields, big-endian.
+TEST(PieceSpreadWire, MessagesHaveTheLayoutsOfTheBeps) {
+  using namespace std::string_literals;
+  EXPECT_EQ(encode_have(0x01020304), "\x00\x00\x00\x05\x04\x01\x02\x03\x04"s);
+  EXPECT_EQ(encode_dont_have(7, 300), "\x00\x00\x00\x06\x14\x07\x00\x00\x01\x2c"s);
+  EXPECT_EQ(encode_reject(2, 16384, 16384),
+            "\x00\x00\x00\x0d\x10\x00\x00\x00\x02\x00\x00\x40\x00\x00\x00\x40\x00"s);
+}
+
 // A swarm driven in random order: each host asks the server only for what it is shown, takes everything else
 // from holders. Nobody leaves, so the server must send every piece exactly once, and every host must finish.
 TEST(PieceSpreadSwarm, TheServerSendsEveryPieceOnceAndEveryHostFinishes) {
