@@ -16,9 +16,7 @@ class SpreadTorrent : public lt::torrent_plugin, public std::enable_shared_from_
   std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& pc) override;
 
   void tick() override {
-    PieceSpread::Actions out;
-    policy_.tick(SpreadClock::now(), out);
-    send(out);
+    apply([&](PieceSpread::Actions& out) { policy_.tick(SpreadClock::now(), out); });
   }
 
   // Called by the peer plugins (same thread).
@@ -30,30 +28,21 @@ class SpreadTorrent : public lt::torrent_plugin, public std::enable_shared_from_
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     it->second.dont_have_id = dont_have_id;
-    PieceSpread::Actions out;
-    policy_.enable_hiding(id, SpreadClock::now(), out);
-    send(out);
+    apply([&](PieceSpread::Actions& out) { policy_.enable_hiding(id, SpreadClock::now(), out); });
   }
   void left(std::uint64_t id) {
     conns_.erase(id);
-    PieceSpread::Actions out;
-    policy_.leave(id, out);
-    send(out);
+    apply([&](PieceSpread::Actions& out) { policy_.leave(id, out); });
   }
   void has(std::uint64_t id, int piece) {
-    PieceSpread::Actions out;
-    policy_.peer_has(id, piece, SpreadClock::now(), out);
-    send(out);
+    apply([&](PieceSpread::Actions& out) { policy_.peer_has(id, piece, SpreadClock::now(), out); });
   }
   void has_all(std::uint64_t id) {
-    PieceSpread::Actions out;
-    policy_.peer_has_all(id, SpreadClock::now(), out);
-    send(out);
+    apply([&](PieceSpread::Actions& out) { policy_.peer_has_all(id, SpreadClock::now(), out); });
   }
   bool request(std::uint64_t id, int piece) {
-    PieceSpread::Actions out;
-    const bool serve = policy_.request(id, piece, SpreadClock::now(), out);
-    send(out);
+    bool serve = true;
+    apply([&](PieceSpread::Actions& out) { serve = policy_.request(id, piece, SpreadClock::now(), out); });
     return serve;
   }
 
@@ -63,7 +52,11 @@ class SpreadTorrent : public lt::torrent_plugin, public std::enable_shared_from_
     int dont_have_id = 0;
   };
 
-  void send(const PieceSpread::Actions& actions) {
+  // Runs one policy event and sends the messages it decided on.
+  template <class Event>
+  void apply(Event&& event) {
+    PieceSpread::Actions actions;
+    event(actions);
     for (const auto& a : actions) {
       auto it = conns_.find(a.peer);
       // on_disconnect removes a peer, but a handle to a destroyed connection must never be dereferenced.

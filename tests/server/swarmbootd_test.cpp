@@ -13,6 +13,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 
 #include "daemon_fixture.hpp"
@@ -86,6 +87,29 @@ class SwarmbootdTest : public ::testing::Test {
     if (!ec) atp.ti = std::move(ti);
     atp.save_path = (dir_.path() / folder).string();
     return atp;
+  }
+
+  // Polls until the client holds the whole image or `limit` passes; the last status.
+  static lt::torrent_status wait_seeding(const lt::torrent_handle& h, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    lt::torrent_status st = h.status();
+    while (!st.is_seeding && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      st = h.status();
+    }
+    return st;
+  }
+  // swarmboot_image_bytes_sent_total for image "test" on `channel` (bittorrent | webseed), if /metrics has it.
+  std::optional<std::int64_t> bytes_sent(const std::string& channel) {
+    auto metrics = http_get(daemon_->url() + "/metrics");
+    std::smatch m;
+    if (!metrics.ok() ||
+        !std::regex_search(*metrics, m,
+                           std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"" + channel +
+                                      "\"\\} (\\d+)"))) {
+      return std::nullopt;
+    }
+    return std::stoll(m[1]);
   }
 
   TempDir dir_;
@@ -491,36 +515,22 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheSeederViaTheTracker) {
   ASSERT_TRUE(atp.ti);
   atp.trackers = {daemon_->url() + "/announce"};
   lt::torrent_handle h = session.add_torrent(std::move(atp));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  lt::torrent_status st;
-  while (std::chrono::steady_clock::now() < deadline) {
-    st = h.status();
-    if (st.is_seeding) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const lt::torrent_status st = wait_seeding(h, std::chrono::seconds(60));
   ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", peers " << st.num_peers << ", error "
                              << st.errc.message();
   EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
   EXPECT_GT(st.total_payload_download, 0);
 
   // The server counts what its seeder uploaded, and no web-seed bytes were needed.
-  std::string metrics;
+  std::optional<std::int64_t> sent = bytes_sent("bittorrent");
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < until) {
-    metrics = http_get(daemon_->url() + "/metrics").value();
-    if (metrics.find("swarmboot_image_bytes_sent_total{image=\"test\",channel=\"bittorrent\"} 0\n") ==
-        std::string::npos) {
-      break;
-    }
+  while (sent.value_or(0) == 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    sent = bytes_sent("bittorrent");
   }
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(
-      metrics, m,
-      std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"bittorrent\"\\} (\\d+)")))
-      << metrics;
-  EXPECT_GE(std::stoll(m[1]), 300000);
-  EXPECT_EQ(metrics.find("channel=\"webseed\""), std::string::npos) << metrics;
+  ASSERT_TRUE(sent) << "no bittorrent counter for the image in /metrics";
+  EXPECT_GE(*sent, 300000);
+  EXPECT_FALSE(bytes_sent("webseed")) << "web-seed bytes were sent";
 }
 
 // Spread seeding (the default): host A starts with the first half of the image and fetches the rest from the
@@ -538,15 +548,6 @@ TEST_F(SwarmbootdTest, SpreadSeedingSendsEachPieceOnceAndHidesWhatAnotherHostHol
   // Finished hosts keep their link to the seeder (as the agents do: the seeder is no seed in their eyes).
   lt::session_params params = client_session_params();
   params.settings.set_bool(lt::settings_pack::close_redundant_connections, false);
-  const auto wait_seeding = [](lt::torrent_handle& h, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    lt::torrent_status st = h.status();
-    while (!st.is_seeding && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      st = h.status();
-    }
-    return st;
-  };
   // Payload the seeder has sent, from /metrics (refreshed about once a second): the value once it stops
   // changing for 2 s, or the last one seen after 15 s.
   const auto seeder_sent = [&] {
@@ -554,14 +555,7 @@ TEST_F(SwarmbootdTest, SpreadSeedingSendsEachPieceOnceAndHidesWhatAnotherHostHol
     auto stable_since = std::chrono::steady_clock::now();
     const auto deadline = stable_since + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
-      std::int64_t now_sent = -1;
-      auto metrics = http_get(daemon_->url() + "/metrics");
-      std::smatch m;
-      if (metrics.ok() && std::regex_search(*metrics, m,
-                                            std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\","
-                                                       "channel=\"bittorrent\"\\} (\\d+)"))) {
-        now_sent = std::stoll(m[1]);
-      }
+      const std::int64_t now_sent = bytes_sent("bittorrent").value_or(-1);
       if (now_sent != last) {
         last = now_sent;
         stable_since = std::chrono::steady_clock::now();
@@ -615,22 +609,12 @@ TEST_F(SwarmbootdTest, LibtorrentClientDownloadsFromTheWebSeed) {
   ASSERT_TRUE(atp.ti);
   atp.url_seeds = {daemon_->url() + "/images/test"};
   lt::torrent_handle h = session.add_torrent(std::move(atp));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  lt::torrent_status st;
-  while (std::chrono::steady_clock::now() < deadline) {
-    st = h.status();
-    if (st.is_seeding) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const lt::torrent_status st = wait_seeding(h, std::chrono::seconds(60));
   ASSERT_TRUE(st.is_seeding) << "progress " << st.progress << ", error " << st.errc.message();
   EXPECT_EQ(read_file(dir_.path() / "client" / "test"), image_);
-  const std::string metrics = http_get(daemon_->url() + "/metrics").value();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(
-      metrics, m,
-      std::regex("swarmboot_image_bytes_sent_total\\{image=\"test\",channel=\"webseed\"\\} (\\d+)")))
-      << metrics;
-  EXPECT_GE(std::stoll(m[1]), 300000);
+  const std::optional<std::int64_t> sent = bytes_sent("webseed");
+  ASSERT_TRUE(sent) << "no webseed counter for the image in /metrics";
+  EXPECT_GE(*sent, 300000);
 }
 
 }  // namespace
