@@ -31,19 +31,19 @@ Result<lt::session_params> agent_session_params(const SwarmOptions& options) {
   return params;
 }
 
-void write_status_file(const std::string& path, const std::string& json, const Logger& log) {
+void write_file_replacing(const std::string& path, const std::string& content, const Logger& log) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << json << "\n";
+    out << content;
     if (!out) {
-      log.warn("could not write the status file {}", tmp);
+      log.warn("could not write {}", tmp);
       return;
     }
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) log.warn("could not replace the status file {}: {}", path, ec.message());
+  if (ec) log.warn("could not replace {}: {}", path, ec.message());
 }
 
 void post_status_report(const std::string& url, const std::string& token, const std::string& json,

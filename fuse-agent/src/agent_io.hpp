@@ -17,9 +17,9 @@ namespace swarmboot::agent {
 // mmap_disk_io (the write fence's reasoning is about its job fences). Errors name the bad --lt-setting.
 Result<lt::session_params> agent_session_params(const SwarmOptions& options);
 
-// Replaces `path` with `json` + "\n" so that readers never see a half-written file (a temporary renamed
-// over it). Failures are logged, never fatal: the status file is for watchers.
-void write_status_file(const std::string& path, const std::string& json, const Logger& log);
+// Replaces `path` with `content` so that readers never see a half-written file (a temporary renamed over
+// it). Failures are logged, never fatal: the status file and a recorded profile are for watchers.
+void write_file_replacing(const std::string& path, const std::string& content, const Logger& log);
 
 // POSTs `json` to `url` with the bearer `token` (if any), bounded to 2 s. Failures are logged, never fatal:
 // the server only watches. `unreachable_is_warning`: whether "no connection" is worth a warning (an

@@ -105,7 +105,10 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
           ("foreground", po::bool_switch(&o.foreground), "do not daemonize")
           ("root-daemon", po::bool_switch(&o.root_daemon), "serve the root filesystem: survive shutdown, OOM")
           ("read-timeout", po::value(&read_timeout_s), "seconds before an undeliverable read fails with EIO")
-          ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed");
+          ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed")
+          ("boot-profile", po::value(&o.boot_profile),
+           "path or http:// URL of a boot profile (\"offset length\" lines): those pieces are fetched first")
+          ("record-reads", po::value(&o.record_reads), "write the reads of this boot as a boot profile to FILE");
       add_logging_options(desc, o);
       po::variables_map vm;
       po::store(po::command_line_parser(rest).options(desc).run(), vm);

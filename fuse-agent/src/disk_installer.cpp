@@ -493,7 +493,7 @@ void DiskInstaller::publish(const InstallStatus& base) {
   s.pieces_resumed = resumed_;
   s.bytes_written = pieces_.bytes_copied();
   s.message = summary_;  // "resumed: K of N …" while installing, then the summary or the reason
-  if (!options_.status_file.empty()) write_status_file(options_.status_file, install_status_json(s), log_);
+  if (!options_.status_file.empty()) write_file_replacing(options_.status_file, install_status_json(s) + "\n", log_);
   if (options_.report_url.empty()) return;
   const bool terminal = phase_ == "failed" || phase_ == "installed";
   if (terminal) {

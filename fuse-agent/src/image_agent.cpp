@@ -19,6 +19,7 @@
 
 #include "agent_io.hpp"
 #include "piece_fetch.hpp"
+#include "preflight.hpp"
 
 namespace swarmboot::agent {
 
@@ -71,6 +72,7 @@ ImageAgent::ImageAgent(MountOptions options, ImageTorrent torrent, std::string r
       read_ahead_(geometry_),
       webseed_fallback_(WebSeedFallbackConfig{options_.stall_after, std::chrono::seconds(5), std::chrono::seconds(15)}) {
   for (int i = 0; i < torrent_.num_pieces; ++i) deadline_mark_[i].store(0, std::memory_order_relaxed);
+  if (!options_.record_reads.empty()) recorder_.emplace(geometry_);
 }
 
 ImageAgent::~ImageAgent() {
@@ -114,6 +116,21 @@ Status ImageAgent::start() {
     for (const auto& ep : resolve_peer(p, log_)) atp.peers.push_back(ep);
   // The web seed is not in the torrent from the start: see webseed_fallback.hpp.
   atp.url_seeds.clear();
+  if (!options_.boot_profile.empty()) {
+    // An optimisation only: without it every read is still served, so a bad profile is a warning.
+    if (auto pieces = load_boot_profile(options_.boot_profile, torrent_); !pieces) {
+      log_.warn("{}; booting without it", pieces.error().message);
+    } else {
+      // libtorrent orders the pieces a peer offers by availability × (8 − priority) (piece_picker.hpp,
+      // piece_pos::priority), so no priority is strictly ahead of another: 7 for the profile against 1 for
+      // the rest puts a profile piece first unless it is seven times as widespread — and then it is easy to
+      // get anyway. The background keeps its rarest-first order among itself. Reads' deadlines still go
+      // first: libtorrent requests its time-critical list before the picker runs.
+      atp.piece_priorities.assign(static_cast<size_t>(torrent_.num_pieces), lt::low_priority);
+      for (int p : *pieces) atp.piece_priorities[static_cast<size_t>(p)] = lt::top_priority;
+      log_.info("boot profile {}: {} pieces first", options_.boot_profile, pieces->size());
+    }
+  }
 
   session_->set_alert_notify([this] {
     // Runs on libtorrent's network thread: only wake ours, never pop alerts here.
@@ -144,6 +161,10 @@ void ImageAgent::read(fuse_req_t req, size_t size, off_t offset) {
     return;
   }
   const PieceRange range = geometry_.pieces_for(offset, length);
+  if (recorder_) {
+    std::lock_guard lock(recorder_mutex_);
+    if (recorder_->record(offset, length)) recorder_dirty_ = true;
+  }
   std::vector<Prefetch> prefetch;
   {
     std::lock_guard lock(read_ahead_mutex_);
@@ -414,7 +435,7 @@ void ImageAgent::update_status() {
   s.download_rate = st.download_payload_rate;
   s.upload_rate = st.upload_payload_rate;
 
-  if (!options_.status_file.empty()) write_status_file(options_.status_file, status_json(s), log_);
+  if (!options_.status_file.empty()) write_file_replacing(options_.status_file, status_json(s) + "\n", log_);
   if (!options_.report_url.empty() &&
       (s.state != last_state_ || Clock::now() - last_report_ >= std::chrono::seconds(5))) {
     {
@@ -498,9 +519,22 @@ void ImageAgent::rescue_piece(int piece) {
                     lt::torrent_handle::overwrite_existing);
 }
 
+void ImageAgent::save_recorded_reads() {
+  std::string text;
+  {
+    std::lock_guard lock(recorder_mutex_);
+    if (!recorder_ || !recorder_dirty_) return;
+    text = recorder_->text();
+    recorder_dirty_ = false;
+  }
+  write_file_replacing(options_.record_reads, "# swarmboot boot profile of " + torrent_.name + ": offset length\n" + text,
+                       log_);
+}
+
 void ImageAgent::tick_loop() {
   while (!stopping_.load()) {
     update_status();
+    save_recorded_reads();
     std::unique_lock lock(wake_mutex_);
     tick_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
   }
@@ -573,6 +607,7 @@ void ImageAgent::save_resume_data_now() {
 
 void ImageAgent::shut_down() {
   stop_serving();
+  save_recorded_reads();  // the reads since the last tick
   if (!session_) return;
   session_->set_alert_notify([] {});
   save_resume_data_now();

@@ -36,6 +36,7 @@
 
 #include "agent_options.hpp"
 #include "agent_status.hpp"
+#include "boot_profile.hpp"
 #include "piece_bitmap.hpp"
 #include "piece_geometry.hpp"
 #include "piece_rescue.hpp"
@@ -115,6 +116,12 @@ class ImageAgent {
   PieceWaiters waiters_;                                   // guarded by reads_mutex_
   std::unordered_map<ReadId, PendingRead> pending_;        // guarded by reads_mutex_
   ReadId next_read_id_ = 1;                                // guarded by reads_mutex_
+
+  // --record-reads: the reads so far as a boot profile, written out by the tick thread when it grew.
+  std::mutex recorder_mutex_;
+  std::optional<ReadRecorder> recorder_;                   // guarded by recorder_mutex_
+  bool recorder_dirty_ = false;                            // guarded by recorder_mutex_
+  void save_recorded_reads();
 
   std::mutex read_ahead_mutex_;
   ReadAhead read_ahead_;                                   // guarded by read_ahead_mutex_

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "boot_profile.hpp"
 #include "swarmcore/http_client.hpp"
 
 #ifndef PR_SET_IO_FLUSHER
@@ -23,20 +24,36 @@ namespace swarmboot::agent {
 
 namespace fs = std::filesystem;
 
-Result<ImageTorrent> load_torrent(const std::string& path_or_url, const std::string& expected_info_hash) {
-  std::string bytes;
+namespace {
+
+// A file's bytes, from a path or an http:// URL. `what` names it in the error.
+Result<std::string> read_source(const std::string& path_or_url, const std::string& what) {
   if (path_or_url.rfind("http://", 0) == 0) {
     auto body = http_get(path_or_url, std::chrono::seconds(30));
-    if (!body) return wrap("could not fetch the torrent " + path_or_url, body.error());
-    bytes = std::move(*body);
-  } else {
-    std::ifstream in(path_or_url, std::ios::binary);
-    if (!in) return Error{"could not read the torrent " + path_or_url + ": " + std::strerror(errno)};
-    std::ostringstream s;
-    s << in.rdbuf();
-    bytes = s.str();
+    if (!body) return wrap("could not fetch the " + what + " " + path_or_url, body.error());
+    return std::move(*body);
   }
-  auto t = parse_image_torrent(bytes);
+  std::ifstream in(path_or_url, std::ios::binary);
+  if (!in) return Error{"could not read the " + what + " " + path_or_url + ": " + std::strerror(errno)};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<std::vector<int>> load_boot_profile(const std::string& path_or_url, const ImageTorrent& torrent) {
+  auto text = read_source(path_or_url, "boot profile");
+  if (!text) return text.error();
+  auto ranges = parse_boot_profile(*text, torrent.size);
+  if (!ranges) return wrap("could not use the boot profile " + path_or_url, ranges.error());
+  return profile_pieces(*ranges, PieceGeometry(torrent.size, torrent.piece_size));
+}
+
+Result<ImageTorrent> load_torrent(const std::string& path_or_url, const std::string& expected_info_hash) {
+  auto bytes = read_source(path_or_url, "torrent");
+  if (!bytes) return bytes.error();
+  auto t = parse_image_torrent(*bytes);
   if (!t) return wrap("could not load the torrent " + path_or_url, t.error());
   if (!expected_info_hash.empty() && t->info_hash != expected_info_hash)
     return Error{"could not accept the torrent " + path_or_url + ": its info-hash is " + t->info_hash +

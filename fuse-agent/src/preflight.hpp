@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "agent_options.hpp"
 #include "swarmcore/image_torrent.hpp"
@@ -13,6 +14,8 @@
 namespace swarmboot::agent {
 
 Result<ImageTorrent> load_torrent(const std::string& path_or_url, const std::string& expected_info_hash);
+// The pieces a boot profile (boot_profile.hpp) names, from a path or an http:// URL.
+Result<std::vector<int>> load_boot_profile(const std::string& path_or_url, const ImageTorrent& torrent);
 Status check_cache_dir(const std::string& dir);
 Status check_mountpoint(const std::string& dir);
 // The bearer token for --report, whitespace trimmed.

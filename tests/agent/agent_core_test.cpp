@@ -10,6 +10,7 @@
 
 #include "agent_options.hpp"
 #include "agent_status.hpp"
+#include "boot_profile.hpp"
 #include "piece_bitmap.hpp"
 #include "piece_geometry.hpp"
 #include "piece_rescue.hpp"
@@ -327,6 +328,30 @@ TEST(AgentStatus, Percentiles) {
   EXPECT_EQ(percentile(v, 1.0), 100);
 }
 
+// ---- boot profiles -----------------------------------------------------------------------------------------
+
+TEST(BootProfile, PiecesInTheOrderFirstTouchedEachOnce) {
+  const PieceGeometry g(10 * 100, 100);  // 10 pieces of 100 bytes
+  EXPECT_EQ(profile_pieces({{850, 10}, {0, 150}, {120, 10}, {399, 2}, {0, 1000}}, g),
+            (std::vector<int>{8, 0, 1, 3, 4, 2, 5, 6, 7, 9}));
+  EXPECT_TRUE(profile_pieces({}, g).empty());
+}
+
+TEST(BootProfile, TheRecorderWritesAReadOnlyWhenItTouchesANewPiece) {
+  const PieceGeometry g(10 * 100, 100);
+  ReadRecorder rec(g);
+  EXPECT_TRUE(rec.record(0, 50));
+  EXPECT_FALSE(rec.record(10, 20));    // piece 0 again
+  EXPECT_TRUE(rec.record(90, 120));    // pieces 0-2: 1 and 2 are new
+  EXPECT_FALSE(rec.record(150, 100));  // pieces 1-2
+  EXPECT_TRUE(rec.record(900, 100));
+  EXPECT_EQ(rec.text(), "0 50\n90 120\n900 100\n");
+  // What it writes is a profile naming exactly the pieces read.
+  auto ranges = swarmboot::parse_boot_profile(rec.text(), g.file_size());
+  ASSERT_TRUE(ranges.ok());
+  EXPECT_EQ(profile_pieces(*ranges, g), (std::vector<int>{0, 1, 2, 9}));
+}
+
 // ---- command line ------------------------------------------------------------------------------------------
 
 TEST(AgentOptions, TheInitramfsCommandLineParses) {
@@ -341,6 +366,8 @@ TEST(AgentOptions, TheInitramfsCommandLineParses) {
   EXPECT_TRUE(m.root_daemon);
   EXPECT_FALSE(m.foreground);
   EXPECT_EQ(m.read_timeout, 120s);
+  EXPECT_TRUE(m.boot_profile.empty());
+  EXPECT_TRUE(m.record_reads.empty());
 }
 
 TEST(AgentOptions, BadCommandLinesNameTheProblem) {

@@ -7,10 +7,12 @@
 #include <csignal>
 #include <deque>
 #include <map>
+#include <set>
 #include <future>
 #include <thread>
 
 #include "agent_harness.hpp"
+#include "swarmcore/boot_profile.hpp"
 
 using namespace swarmboot;
 using namespace swarmboot::agent_test;
@@ -259,6 +261,71 @@ TEST_F(AgentSwarm, AStalledReadIsRescuedPieceByPieceNotByTheWholeImage) {
   EXPECT_LT(st.value("pieces_have", 0), torrent_.num_pieces) << "the slow seed should still be sending";
   EXPECT_NE(a.log().find("fetching pieces"), std::string::npos) << a.log();
   EXPECT_EQ(a.log().find("attaching web seed"), std::string::npos) << a.log();
+}
+
+// A boot profile recorded from one host's reads is fetched first by the next host: on a slow seed, the first
+// pieces to arrive at h2 are exactly the pieces h1 read, though h2 reads nothing. (Without a profile
+// libtorrent picks pieces in its own order, and the chance that these come first is negligible.)
+TEST_F(AgentSwarm, ABootProfileRecordedFromReadsIsFetchedFirstByTheNextHost) {
+  make_image(16 << 20, 6);
+  add_host("seed", 1, 4);  // 256 pieces at 4 Mbit/s: about 35 s for the whole image
+  add_host("h1", 11, 100);
+  add_host("h2", 12, 100);
+  start_seed("seed", scratch_ / "img");
+  const fs::path recorded = scratch_ / "boot.profile";
+  Agent& a1 = start_agent("h1", {"seed"}, {"--record-reads", recorded.string()});
+  for (const std::int64_t offset : {std::int64_t{9} << 20, std::int64_t{3} << 20, std::int64_t{14} << 20}) {
+    int fd = ::open(a1.file().c_str(), O_RDONLY);
+    int err = 0;
+    EXPECT_TRUE(pread_all(fd, offset, 100000, err) == bytes_.substr(static_cast<size_t>(offset), 100000));
+    ::close(fd);
+  }
+  // Written by the agent's tick, once a second.
+  std::string text;
+  ASSERT_TRUE(wait_until([&] {
+    text = read_file(recorded);
+    auto r = parse_boot_profile(text, static_cast<std::int64_t>(bytes_.size()));
+    return r.ok() && r->size() >= 3;
+  }, 10s)) << text << a1.log();
+  auto ranges = parse_boot_profile(text, static_cast<std::int64_t>(bytes_.size()));
+  ASSERT_TRUE(ranges.ok()) << ranges.error().message;
+  std::set<std::int64_t> pieces;  // every piece the recorded reads touch (the reads plus the kernel's readahead)
+  for (const auto& r : *ranges)
+    for (std::int64_t p = r.offset / kPiece; p <= (r.offset + r.length - 1) / kPiece; ++p) pieces.insert(p);
+  for (const std::int64_t offset : {std::int64_t{9} << 20, std::int64_t{3} << 20, std::int64_t{14} << 20})
+    EXPECT_TRUE(pieces.count(offset / kPiece)) << "read at " << offset << " missing from the profile:\n" << text;
+  bed_->stop(a1.pid, SIGTERM, 10s);
+  a1.pid = -1;
+  const int want = static_cast<int>(pieces.size());
+  ASSERT_LT(want + 4, torrent_.num_pieces / 2) << text;
+
+  Agent& a2 = start_agent("h2", {"seed"}, {"--boot-profile", recorded.string()});
+  ASSERT_TRUE(wait_until([&] { return a2.st().value("pieces_have", 0) >= want + 2; }, 60s)) << a2.log();
+  EXPECT_LT(a2.st().value("pieces_have", 0), torrent_.num_pieces);
+  EXPECT_NE(a2.log().find("boot profile"), std::string::npos) << a2.log();
+  // The cache file is sparse: a piece not yet downloaded reads as zeros, never as the image's random bytes.
+  const std::string cache = read_file(a2.dir / "cache" / "img");
+  int missing = 0;
+  for (std::int64_t p : pieces) {
+    const auto off = static_cast<size_t>(p * kPiece);
+    const auto len = std::min<size_t>(static_cast<size_t>(kPiece), bytes_.size() - off);
+    if (cache.size() < off + len || cache.compare(off, len, bytes_, off, len) != 0) ++missing;
+  }
+  EXPECT_EQ(missing, 0) << "of the " << want << " profile pieces, with " << a2.st().value("pieces_have", 0)
+                        << " pieces present\n" << a2.log();
+}
+
+// A profile that does not fit the image is a warning, not a failure: the host boots without it.
+TEST_F(AgentSwarm, ABadBootProfileIsAWarningAndReadsStillWork) {
+  make_image(4 << 20, 7);
+  add_host("seed", 1, 50);
+  add_host("h1", 11, 100);
+  start_seed("seed", scratch_ / "img");
+  write_file(scratch_ / "bad.profile", "0 4096\n99999999 10\n");
+  Agent& a = start_agent("h1", {"seed"}, {"--boot-profile", (scratch_ / "bad.profile").string()});
+  EXPECT_EQ(random_reads(a, 5, 11), 0);
+  EXPECT_NE(a.log().find("line 2: [99999999, +10) is outside"), std::string::npos) << a.log();
+  EXPECT_NE(a.log().find("booting without it"), std::string::npos) << a.log();
 }
 
 }  // namespace
