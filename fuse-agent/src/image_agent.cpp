@@ -13,6 +13,7 @@
 #include <libtorrent/torrent_status.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -119,7 +120,10 @@ Status ImageAgent::start() {
   if (!options_.boot_profile.empty()) {
     // An optimisation only: without it every read is still served, so a bad profile is a warning.
     if (auto pieces = load_boot_profile(options_.boot_profile, torrent_); !pieces) {
-      log_.warn("{}; booting without it", pieces.error().message);
+      std::string why = pieces.error().message;  // may end in the server's reply body: keep it one line
+      std::replace(why.begin(), why.end(), '\n', ' ');
+      while (!why.empty() && why.back() == ' ') why.pop_back();
+      log_.warn("{}; booting without it", why);
     } else {
       // libtorrent orders the pieces a peer offers by availability × (8 − priority) (piece_picker.hpp,
       // piece_pos::priority), so no priority is strictly ahead of another: 7 for the profile against 1 for
