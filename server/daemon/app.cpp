@@ -13,11 +13,16 @@
 #include "core/http_range.hpp"
 #include "core/tracker_protocol.hpp"
 #include "core/validation.hpp"
+#include "swarmcore/boot_profile.hpp"
 
 namespace swarmboot::server {
 using nlohmann::json;
 
 namespace {
+
+// Largest boot profile accepted (a recorded one has a line per piece read: kilobytes). The server-wide
+// --max-body-bytes applies first.
+constexpr std::size_t kMaxBootProfileBytes = 4 << 20;
 
 Reply text_reply(http::status status, std::string body, const char* content_type) {
   Reply r;
@@ -186,6 +191,10 @@ Reply App::handle(const HttpRequestMessage& req, const Peer& peer) {
   } else if (path.substr(0, 10) == "/torrents/" && path.size() > 18 && path.substr(path.size() - 8) == ".torrent") {
     reply = torrent(std::string(path.substr(10, path.size() - 18)));
     kind = "torrent";
+  } else if (path.substr(0, 8) == "/images/" && path.size() > 16 &&
+             path.substr(path.size() - 8) == "/profile") {
+    reply = boot_profile(std::string(path.substr(8, path.size() - 16)));
+    kind = "profile";
   } else if (path.substr(0, 8) == "/images/") {
     reply = webseed(req, std::string(path.substr(8)));
     kind = "webseed";
@@ -338,6 +347,18 @@ Reply App::webseed(const HttpRequestMessage& req, const std::string& name) {
                     });
 }
 
+// Unauthenticated like the web seed: hosts fetch it while booting.
+Reply App::boot_profile(const std::string& name) {
+  const auto cat = catalog();
+  if (!validate_image_name(name) || find_image(*cat, name) == nullptr) {
+    return error_reply(http::status::not_found, "no such image");
+  }
+  auto profile = registry_.boot_profile(name);
+  if (!profile) return error_reply(http::status::internal_server_error, profile.error().message);
+  if (!*profile) return error_reply(http::status::not_found, "image " + name + " has no boot profile");
+  return text_reply(http::status::ok, std::move(**profile), "text/plain; charset=utf-8");
+}
+
 // ---- tracker -----------------------------------------------------------------------------------------------
 
 Reply App::announce(std::string_view query, const Peer& peer) {
@@ -402,6 +423,9 @@ Reply App::api(const HttpRequestMessage& req, std::string_view path, std::string
   }
   if (parts.size() > 4) return error_reply(http::status::not_found, "not found");
   if (parts[0] == "images" && parts.size() <= 2) return api_images(req, parts.size() == 2 ? parts[1] : "");
+  if (parts[0] == "images" && parts.size() == 3 && parts[2] == "profile") {
+    return api_image_profile(req, parts[1]);
+  }
   if (parts[0] == "hosts" && parts.size() == 1) {
     if (req.method() != http::verb::get) return error_reply(http::status::method_not_allowed, "method not allowed");
     auto hosts = ctx_.store->hosts();
@@ -460,6 +484,51 @@ Reply App::api_images(const HttpRequestMessage& req, const std::string& name) {
   if (auto s = refresh_images(); !s) return error_reply(http::status::internal_server_error, s.error().message);
   log_.info("image {} removed", name);
   return json_reply(http::status::ok, json{{"removed", name}});
+}
+
+std::optional<ImageRecord> App::find_image_now(const std::string& name) {
+  if (!validate_image_name(name)) return std::nullopt;
+  if (const ImageRecord* r = find_image(*catalog(), name)) return *r;
+  if (auto s = refresh_images(); !s) log_.warn("{}", s.error().message);
+  const auto cat = catalog();
+  const ImageRecord* r = find_image(*cat, name);
+  return r == nullptr ? std::nullopt : std::optional<ImageRecord>(*r);
+}
+
+// PUT stores a checked profile as the image's (replacing any), DELETE removes it; GET answers as
+// /images/NAME/profile does.
+Reply App::api_image_profile(const HttpRequestMessage& req, const std::string& name) {
+  if (req.method() == http::verb::get || req.method() == http::verb::head) return boot_profile(name);
+  if (req.method() != http::verb::put && req.method() != http::verb::delete_) {
+    return error_reply(http::status::method_not_allowed, "method not allowed");
+  }
+  if (!is_admin(req)) return error_reply(http::status::unauthorized, "an admin bearer token is required");
+  const auto image = find_image_now(name);
+  if (!image) return error_reply(http::status::not_found, "no such image");
+  if (req.method() == http::verb::delete_) {
+    auto stored = registry_.boot_profile(name);
+    if (!stored) return error_reply(http::status::internal_server_error, stored.error().message);
+    if (!*stored) return error_reply(http::status::not_found, "image " + name + " has no boot profile");
+    if (auto s = registry_.remove_boot_profile(name); !s) {
+      return error_reply(http::status::internal_server_error, s.error().message);
+    }
+    log_.info("boot profile of image {} removed", name);
+    return json_reply(http::status::ok, json{{"image", name}, {"profile", "removed"}});
+  }
+  const std::string& text = req.body();
+  if (text.size() > kMaxBootProfileBytes) {
+    return error_reply(http::status::payload_too_large,
+                       fmt::format("a boot profile is at most {} bytes, this one has {}",
+                                   kMaxBootProfileBytes, text.size()));
+  }
+  auto ranges = parse_boot_profile(text, image->size);
+  if (!ranges) return error_reply(http::status::bad_request, ranges.error().message);
+  if (auto s = registry_.set_boot_profile(name, text); !s) {
+    return error_reply(http::status::internal_server_error, s.error().message);
+  }
+  log_.info("boot profile of image {} stored: {} ranges", name, ranges->size());
+  return json_reply(http::status::ok,
+                    json{{"image", name}, {"ranges", ranges->size()}, {"bytes", text.size()}});
 }
 
 Reply App::api_host(const HttpRequestMessage& req, const std::string& mac_text, const std::string& action,

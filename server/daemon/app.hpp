@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,16 +52,21 @@ class App {
   };
   std::shared_ptr<const Catalog> catalog() const;
   const ImageRecord* find_image(const Catalog& c, const std::string& name) const;
+  // The registered image `name` (nullopt if none), re-reading the registry folder once when it is not in the
+  // catalog, so an image added with `swarmboot image add` moments ago is found.
+  std::optional<ImageRecord> find_image_now(const std::string& name);
 
   Reply boot_script(std::string_view query, const Peer& peer);
   Reply boot_file(const HttpRequestMessage& req, const std::string& name);
   Reply torrent(const std::string& name);
   Reply webseed(const HttpRequestMessage& req, const std::string& name);
+  Reply boot_profile(const std::string& name);
   Reply announce(std::string_view query, const Peer& peer);
   Reply scrape(std::string_view query);
   Reply metrics();
   Reply api(const HttpRequestMessage& req, std::string_view path, std::string_view query, const Peer& peer);
   Reply api_images(const HttpRequestMessage& req, const std::string& name);
+  Reply api_image_profile(const HttpRequestMessage& req, const std::string& name);
   Reply api_host(const HttpRequestMessage& req, const std::string& mac_text, const std::string& action,
                  const Peer& peer);
   Reply api_events(std::string_view query);

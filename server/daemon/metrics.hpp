@@ -12,7 +12,8 @@ namespace swarmboot::server {
 
 class Metrics {
  public:
-  // Bytes sent over HTTP by kind: "script", "boot", "torrent", "api", "webseed", "tracker", "metrics".
+  // Bytes sent over HTTP by kind: "script", "boot", "torrent", "api", "webseed", "profile", "tracker",
+  // "metrics".
   void add_http_bytes(const std::string& kind, std::uint64_t bytes);
   void add_webseed_bytes(const std::string& image, std::uint64_t bytes);
   void count_request();

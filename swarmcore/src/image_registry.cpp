@@ -1,4 +1,5 @@
-// Registry folder I/O: NAME.torrent + NAME.json, each written to a temporary name then renamed.
+// Registry folder I/O: NAME.torrent + NAME.json (+ NAME.profile), each written to a temporary name then
+// renamed.
 #include "swarmcore/image_registry.hpp"
 
 #include <nlohmann/json.hpp>
@@ -164,6 +165,36 @@ Status ImageRegistry::remove(const std::string& name) const {
   fs::remove(record_path, ec);  // record first: without it the entry no longer exists
   if (ec) return Error{"could not remove image '" + name + "': " + ec.message()};
   fs::remove(dir_ / (name + ".torrent"), ec);
+  fs::remove(dir_ / (name + ".profile"), ec);
+  return {};
+}
+
+Result<std::optional<std::string>> ImageRegistry::boot_profile(const std::string& name) const {
+  if (auto s = validate_image_name(name); !s) return s.error();
+  if (!fs::exists(dir_ / (name + ".json"))) return Error{"no image named '" + name + "' is registered"};
+  const fs::path p = dir_ / (name + ".profile");
+  std::error_code ec;
+  if (!fs::exists(p, ec)) return std::optional<std::string>();
+  auto text = read_file(p);
+  if (!text) return text.error();
+  return std::optional<std::string>(std::move(*text));
+}
+
+Status ImageRegistry::set_boot_profile(const std::string& name, const std::string& text) const {
+  const std::string what = "could not store the boot profile of image '" + name + "'";
+  if (auto s = validate_image_name(name); !s) return wrap(what, s.error());
+  if (!fs::exists(dir_ / (name + ".json"))) return Error{what + ": no image of that name is registered"};
+  if (auto s = write_file_atomic(dir_ / (name + ".profile"), text); !s) return wrap(what, s.error());
+  return {};
+}
+
+Status ImageRegistry::remove_boot_profile(const std::string& name) const {
+  const std::string what = "could not remove the boot profile of image '" + name + "'";
+  if (auto s = validate_image_name(name); !s) return wrap(what, s.error());
+  std::error_code ec;
+  if (!fs::remove(dir_ / (name + ".profile"), ec)) {
+    return Error{what + ": " + (ec ? ec.message() : std::string("it has none"))};
+  }
   return {};
 }
 

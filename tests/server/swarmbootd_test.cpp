@@ -463,6 +463,66 @@ TEST_F(SwarmbootdTest, FollowsTheRegistryFolder) {
   EXPECT_EQ(daemon_->request("GET", "/images/outside")->status, 404);
 }
 
+// A boot profile per image: unauthenticated GET for booting hosts, admin PUT (checked against the image's
+// size; a bad one changes nothing) and DELETE; unregistering the image removes it too.
+TEST_F(SwarmbootdTest, StoresAndServesOneBootProfilePerImage) {
+  start({"--max-body-bytes", std::to_string(8 << 20)});
+  register_image();  // 300000 bytes
+  const std::string url = "/images/test/profile";
+  const std::string api_url = "/api/v1/images/test/profile";
+  auto get = [&] { return daemon_->request("GET", url).value(); };
+  auto error_of = [](const HttpResponse& r) {
+    const json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].get<std::string>()
+                                                : std::string("(no error field)");
+  };
+
+  EXPECT_EQ(get().status, 404);
+  EXPECT_EQ(error_of(get()), "image test has no boot profile");
+  EXPECT_EQ(daemon_->request("GET", "/images/unknown/profile")->status, 404);
+  EXPECT_EQ(error_of(daemon_->request("GET", "/images/unknown/profile").value()), "no such image");
+
+  const json malformed = api("PUT", api_url, "0 4096\n12 abc\n", 400);
+  EXPECT_NE(malformed.value("error", "").find("line 2"), std::string::npos) << malformed.dump();
+  EXPECT_EQ(get().status, 404);
+  const json outside = api("PUT", api_url, "0 4096\n299999 2\n", 400);
+  EXPECT_NE(outside.value("error", "").find("line 2"), std::string::npos) << outside.dump();
+  EXPECT_NE(outside.value("error", "").find("300000-byte image"), std::string::npos) << outside.dump();
+  api("PUT", api_url, "0 4096\n", 401, "");
+  api("PUT", api_url, "0 4096\n", 401, "wrong-token-0123456789");
+  api("PUT", "/api/v1/images/unknown/profile", "0 4096\n", 404);
+  api("POST", api_url, "0 4096\n", 405);
+  EXPECT_EQ(get().status, 404);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "data" / "images" / "test.profile"));
+
+  const std::string profile = "# recorded on 52:54:00:00:00:01\n0 4096\n65536 16384\n299000 1000\n";
+  const json stored = api("PUT", api_url, profile);
+  EXPECT_EQ(stored.value("ranges", 0), 3);
+  HttpResponse served = get();
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, profile);
+  EXPECT_EQ(served.headers["content-type"].rfind("text/plain", 0), 0u) << served.headers["content-type"];
+  EXPECT_EQ(daemon_->request("GET", api_url)->body, profile);
+
+  // Bad input leaves the stored profile as it was; so does one over the 4 MiB cap.
+  api("PUT", api_url, "12 abc\n", 400);
+  EXPECT_EQ(daemon_->request("PUT", api_url, std::string(5 << 20, '#'), kAdminToken)->status, 413);
+  EXPECT_EQ(get().body, profile);
+  api("DELETE", api_url, "", 401, "");
+  EXPECT_EQ(get().body, profile);
+
+  api("DELETE", api_url);
+  EXPECT_EQ(get().status, 404);
+  api("DELETE", api_url, "", 404);
+
+  // Unregistering the image removes its profile.
+  api("PUT", api_url, profile);
+  ASSERT_TRUE(std::filesystem::exists(dir_.path() / "data" / "images" / "test.profile"));
+  api("DELETE", "/api/v1/images/test");
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "data" / "images" / "test.profile"));
+  EXPECT_EQ(get().status, 404);
+}
+
 // SIGTERM while a large response is still being sent: the server stops accepting, finishes that response
 // completely, and exits cleanly.
 TEST_F(SwarmbootdTest, SigtermFinishesInFlightResponses) {

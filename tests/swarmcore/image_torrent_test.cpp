@@ -160,6 +160,34 @@ TEST(ImageRegistry, AddFindListRemove) {
   EXPECT_FALSE(reg.remove("sample").ok());
 }
 
+TEST(ImageRegistry, BootProfileIsStoredPerImageAndGoesWithIt) {
+  TempDir dir;
+  auto f = write_fake_squashfs(dir.path() / "x.img", 100000, 3);
+  ImageRegistry reg(dir.path() / "registry");
+  ASSERT_TRUE(reg.add(f, "sample", 16384).ok());
+
+  ASSERT_TRUE(reg.boot_profile("sample").ok());
+  EXPECT_FALSE(reg.boot_profile("sample")->has_value());
+  EXPECT_FALSE(reg.boot_profile("unknown").ok());
+  EXPECT_FALSE(reg.set_boot_profile("unknown", "0 1\n").ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "registry" / "unknown.profile"));
+  auto none = reg.remove_boot_profile("sample");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("it has none"), std::string::npos) << none.error().message;
+
+  ASSERT_TRUE(reg.set_boot_profile("sample", "# one\n0 4096\n").ok());
+  ASSERT_TRUE(reg.set_boot_profile("sample", "0 8192\n").ok());  // replaces
+  EXPECT_EQ(reg.boot_profile("sample")->value_or(""), "0 8192\n");
+  EXPECT_EQ(reg.list()->size(), 1u) << "a profile is not an image record";
+  ASSERT_TRUE(reg.remove_boot_profile("sample").ok());
+  EXPECT_FALSE(reg.boot_profile("sample")->has_value());
+
+  ASSERT_TRUE(reg.set_boot_profile("sample", "0 8192\n").ok());
+  ASSERT_TRUE(reg.remove("sample").ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "registry" / "sample.profile"));
+  EXPECT_TRUE(fs::is_empty(dir.path() / "registry"));
+}
+
 TEST(ImageRegistry, RejectsDuplicatesBadNamesAndNonImagesChangingNothing) {
   TempDir dir;
   auto f = write_fake_squashfs(dir.path() / "x.img", 50000, 3);

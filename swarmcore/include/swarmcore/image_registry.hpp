@@ -1,4 +1,5 @@
-// The image registry: a folder holding, for every registered image, NAME.torrent and NAME.json (its record).
+// The image registry: a folder holding, for every registered image, NAME.torrent and NAME.json (its record),
+// and optionally NAME.profile (its boot profile, swarmcore/boot_profile.hpp).
 // `swarmboot image add` writes it; swarmbootd reads it (and adds to it through its API). The image file
 // itself stays where the user keeps it; the record holds its absolute path.
 //
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,16 @@ class ImageRegistry {
   Result<std::vector<ImageRecord>> list() const;    // sorted by name; a missing folder is an empty registry
   Result<ImageRecord> find(const std::string& name) const;
   Result<std::string> torrent_bytes(const std::string& name) const;
-  Status remove(const std::string& name) const;     // removes the entry, never the image file
+  Status remove(const std::string& name) const;     // removes the entry and its profile, never the image file
+
+  // The image's boot profile as stored (nullopt when it has none). An error for an unregistered image.
+  Result<std::optional<std::string>> boot_profile(const std::string& name) const;
+  // Stores `text` as the image's boot profile, replacing any, atomically (temporary name, then rename). The
+  // text is stored as given: the caller checks it first with parse_boot_profile against the image's size.
+  // Fails, changing nothing, for an unregistered image or an unwritable folder.
+  Status set_boot_profile(const std::string& name, const std::string& text) const;
+  // Removes the image's boot profile; an error when it has none.
+  Status remove_boot_profile(const std::string& name) const;
 
   const std::filesystem::path& dir() const { return dir_; }
 
