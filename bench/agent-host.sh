@@ -3,22 +3,28 @@
 # `ip netns exec` made for this process tree, so everything that reads the mount happens here, in the same
 # invocation: the driver (swarmboot-bench) only sees the files this script writes.
 #
-# bench/agent-host.sh AGENT REPLAY SCENARIO HOSTDIR TORRENT SERVER_URL NAME TRACE REFERENCE DONE_FILE
+# bench/agent-host.sh AGENT REPLAY SCENARIO HOSTDIR TORRENT SERVER_URL NAME TRACE REFERENCE DONE_FILE [PROFILE]
+#   PROFILE          a boot profile the agent fetches first (--boot-profile); empty or absent: none.
 #   full, churn      DONE_FILE gets the UNIX time at which the agent's status first showed every piece; then
 #                    HOSTDIR/mount.sha256 gets the SHA-256 of the image read back through the mount.
 #   lazy             the boot trace is replayed through the mount as soon as it appears (the agent fetches
 #                    what the reads need first); the replay writes DONE_FILE ("time ok|mismatch").
 #   full-then-read   waits until every piece is present, then replays the trace through the mount.
+#   record           as lazy, with the agent recording its reads as a boot profile to HOSTDIR/boot.profile.
 # The agent keeps seeding until the driver kills this process group.
 set -uo pipefail
 agent="$1" replay="$2" scenario="$3" dir="$4" torrent="$5" server="$6" name="$7" trace="$8" ref="$9" done="${10}"
+profile="${11:-}"
 mkdir -p "$dir/cache" "$dir/mnt"
 status="$dir/status.json"
 rm -f "$status"
+extra=()
+[ -n "$profile" ] && extra+=(--boot-profile "$profile")
+[ "$scenario" = record ] && extra+=(--record-reads "$dir/boot.profile")
 
 "$agent" mount --torrent "$torrent" --cache "$dir/cache" --mountpoint "$dir/mnt" \
   --tracker "$server/announce" --webseed "$server/images/$name" --status-file "$status" --foreground \
-  ${BENCH_AGENT_ARGS:-} &
+  "${extra[@]}" ${BENCH_AGENT_ARGS:-} &
 agent_pid=$!
 trap 'kill $agent_pid 2>/dev/null; fusermount3 -u "$dir/mnt" 2>/dev/null; exit 0' TERM INT
 
@@ -53,7 +59,7 @@ case "$scenario" in
       sha256sum "$dir/mnt/$name" | cut -c1-64 > "$dir/mount.sha256.tmp" && mv "$dir/mount.sha256.tmp" "$dir/mount.sha256"
     fi
     ;;
-  lazy)
+  lazy|record)
     "$replay" --trace "$trace" --file "$dir/mnt/$name" --reference "$ref" --done-file "$done" --timeout 600
     ;;
   full-then-read)

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "swarmcore/boot_profile.hpp"
 #include "swarmcore/result.hpp"
 
 namespace swarmboot::bench {
@@ -44,10 +45,7 @@ constexpr double kSaturatedPercent = 90.0;
 std::optional<CpuSummary> summarise_cpu(const std::vector<CpuSample>& samples);
 
 // A read of a boot trace: offset and length in bytes.
-struct TraceRead {
-  std::int64_t offset = 0;
-  std::int64_t length = 0;
-};
+using TraceRead = swarmboot::ByteRange;
 // A synthetic boot read trace shaped like DESIGN.md's measured Debian boot: a small sequential head (the
 // superblock and first directory blocks, `head_bytes`), then clustered runs of 128 KiB reads (squashfs blocks)
 // at random places until `fraction` of the image has been read. Deterministic for a given seed. Reads never

@@ -29,6 +29,7 @@
 #include <libtorrent/entry.hpp>
 
 #include "bench_core.hpp"
+#include "swarmcore/boot_profile.hpp"
 #include "swarmcore/image_torrent.hpp"
 #include "swarmcore/log.hpp"
 #include "swarmcore/process.hpp"
@@ -85,6 +86,8 @@ struct Context {
   swarmboot::Logger log;
   fs::path self_dir;
   fs::path image, torrent, trace;
+  fs::path profile;  // the boot profile recorded by record_profile; empty: none (swarmboot agents get it)
+  double profile_fraction = 0;  // of the pieces it names
   fs::path torrent_with_tracker;  // the same info dict plus "announce" (btfs takes trackers only from there)
   std::string info_hash, image_sha256;
   std::int64_t size = 0;
@@ -431,7 +434,7 @@ Result<std::vector<std::string>> client_argv(const Context& ctx, const std::stri
     return std::vector<std::string>{"bash", script.string(), agent->string(), replay->string(), scenario,
                                     L.host(i).string(), ctx.torrent.string(),
                                     fmt::format("http://{}:{}", kServerIp, kSwarmbootPort), kImageName,
-                                    ctx.trace.string(), ctx.image.string(), done};
+                                    ctx.trace.string(), ctx.image.string(), done, ctx.profile.string()};
   } else {
     return Error{"unknown system '" + system + "'"};
   }
@@ -610,7 +613,7 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
   }
 
   // Verification: trace replays checked their bytes themselves; downloads are hashed here.
-  if (scenario == "lazy" || scenario == "full-then-read") {
+  if (scenario == "lazy" || scenario == "full-then-read" || scenario == "record") {
     for (int i = 1; i <= n; ++i) {
       const auto& d = done[static_cast<size_t>(i)];
       if (d && d->verdict == "ok") ++r.verified;
@@ -660,6 +663,30 @@ void prune_image_copies(const fs::path& dir) {
   }
 }
 
+// The boot profile the appliance would have: one host boots first (replays the trace through its mount)
+// with --record-reads, and every swarmboot host of the later runs gets what it recorded. It is recorded, not
+// derived from the trace, because the mount's readahead reads more than the trace asks for.
+Status record_profile(Context& ctx) {
+  ctx.log.info("recording the boot profile: one swarmboot host replays the boot trace");
+  const RunResult r = run_case(ctx, "swarmboot", "record", 1);
+  const fs::path dir = fs::path(ctx.opt.work_dir) / "run-swarmboot-record-n1";
+  prune_image_copies(dir);
+  const fs::path recorded = dir / host_name(1) / "boot.profile";
+  if (r.verified != 1 || !fs::exists(recorded))
+    return Error{fmt::format("could not record a boot profile ({})", r.note.empty() ? "no profile written" : r.note)};
+  const fs::path profile = fs::path(ctx.opt.work_dir) / "image" / "boot.profile";
+  std::error_code ec;
+  fs::copy_file(recorded, profile, fs::copy_options::overwrite_existing, ec);
+  if (ec) return Error{"could not copy the boot profile: " + ec.message()};
+  auto ranges = swarmboot::parse_boot_profile(read_text(profile), ctx.size);
+  if (!ranges) return ranges.error();
+  ctx.profile = profile;
+  ctx.profile_fraction = swarmboot::bench::trace_piece_fraction(*ranges, ctx.size,
+                                                                static_cast<std::int64_t>(ctx.opt.piece_kib) * 1024);
+  ctx.log.info("boot profile: {} ranges, {:.0f}% of the pieces", ranges->size(), 100 * ctx.profile_fraction);
+  return {};
+}
+
 // --- output ------------------------------------------------------------------------------------------------
 
 Status write_outputs(const Context& ctx) {
@@ -667,6 +694,7 @@ Status write_outputs(const Context& ctx) {
   for (const auto& r : ctx.results) all.push_back(swarmboot::bench::to_json(r));
   nlohmann::json doc = {{"command", ctx.opt.command_line},
                         {"image_sha256", ctx.image_sha256},
+                        {"boot_profile_piece_fraction", ctx.profile.empty() ? nlohmann::json() : nlohmann::json(ctx.profile_fraction)},
                         {"info_hash", ctx.info_hash},
                         {"trace_bytes", swarmboot::bench::trace_bytes(*swarmboot::bench::parse_trace(read_text(ctx.trace)))},
                         {"runs", all}};
@@ -696,7 +724,7 @@ Status write_outputs(const Context& ctx) {
   std::string gen = fmt::format(
       "{}\nMeasured from {} to {}{} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
       "{} KiB pieces, every link {:g} Mbit/s both ways; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "
-      "{:.1f}% of the image read, touching {:.0f}% of the pieces.\n\n{}\nIssue 7's targets, checked "
+      "{:.1f}% of the image read, touching {:.0f}% of the pieces. {}\n\n{}\nIssue 7's targets, checked "
       "automatically against these runs:\n\n{}\n",
       begin, ctx.started_utc, utc_now(),
       ctx.opt.include_results.empty() ? "" : " (the last command; the runs it includes ran earlier, by the first)",
@@ -704,6 +732,11 @@ Status write_outputs(const Context& ctx) {
       ctx.opt.piece_kib, ctx.opt.rate_mbit, swarmboot::bench::kumar_ross_bound_s(ctx.size, ctx.opt.rate_mbit),
       100.0 * static_cast<double>(swarmboot::bench::trace_bytes(trace)) / static_cast<double>(ctx.size),
       100.0 * swarmboot::bench::trace_piece_fraction(trace, ctx.size, static_cast<std::int64_t>(ctx.opt.piece_kib) * 1024),
+      ctx.profile.empty()
+          ? std::string("No boot profile: swarmboot agents fetch pieces in libtorrent's order.")
+          : fmt::format("Boot profile given to every swarmboot agent, recorded first by one host replaying the trace "
+                        "through its mount: {:.0f}% of the pieces (the mount's readahead reads beyond the trace).",
+                        100 * ctx.profile_fraction),
       swarmboot::bench::markdown_table(ctx.results), swarmboot::bench::target_report(ctx.results));
   text.replace(b, e - b, gen);
   return write_text(ctx.opt.doc, text);
@@ -712,7 +745,7 @@ Status write_outputs(const Context& ctx) {
 int run(int argc, char** argv) {
   Options opt;
   std::string systems, scenarios, ns, read_ns, churn_ns, churn_systems;
-  bool quick = false;
+  bool quick = false, no_profile = false;
   po::options_description desc("swarmboot-bench options");
   desc.add_options()("help,h", "this help")("quick", po::bool_switch(&quick),
                                             "smoke check: N ≤ 4, 8 MiB, 25 Mbit/s")(
@@ -735,6 +768,8 @@ int run(int argc, char** argv) {
       "bin-dir", po::value(&opt.bin_dir), "folder with swarmbootd, swarmboot, swarmboot-agent")(
       "include-results", po::value(&opt.include_results),
       "report the runs of this earlier results.json together with this run's (a sweep resumed in parts)")(
+      "no-boot-profile", po::bool_switch(&no_profile),
+      "do not record a boot profile first; swarmboot agents fetch pieces in libtorrent's order")(
       "tag", po::value(&opt.tag)->default_value("bn"),
       "namespace tag (≤ 6 letters); a second driver running at the same time needs another");
   po::variables_map vm;
@@ -834,6 +869,10 @@ int run(int argc, char** argv) {
   ctx.log.info("image {} MiB, pieces {} KiB, info-hash {}, rate {} Mbit/s, bound F/R = {:.1f} s", opt.size_mib,
                opt.piece_kib, ctx.info_hash, opt.rate_mbit,
                swarmboot::bench::kumar_ross_bound_s(ctx.size, opt.rate_mbit));
+
+  if (!no_profile && std::any_of(opt.systems.begin(), opt.systems.end(), is_swarmboot)) {
+    if (auto s = record_profile(ctx); !s) ctx.log.warn("{}; swarmboot runs without a boot profile", s.error().message);
+  }
 
   // Which combinations make sense: churn and the read scenarios need a swarm; lazy needs a lazy system.
   for (const auto& scenario : opt.scenarios) {

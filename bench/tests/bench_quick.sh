@@ -27,4 +27,8 @@ bad="$(jq -r '.runs[] | select(if .system == "btfs" then .verified != .derived.c
   "\(.system) \(.scenario) N=\(.n): \(.derived.complete) complete, \(.verified) verified \(.note)"' "$out/results.json")"
 if [ "$runs" -lt 5 ]; then echo "bench_quick: only $runs runs recorded"; exit 1; fi
 if [ -n "$bad" ]; then echo "bench_quick: incomplete or unverified runs:"; echo "$bad"; exit 1; fi
+# swarmboot's runs use the boot profile one host recorded first; without it they would still pass above.
+if [[ $systems == *swarmboot* ]] && [ "$(jq '.boot_profile_piece_fraction' "$out/results.json")" = null ]; then
+  echo "bench_quick: no boot profile was recorded for the swarmboot runs"; exit 1
+fi
 echo "bench_quick: $runs runs, every host complete and verified"
