@@ -124,24 +124,6 @@ std::string format_trace(const std::vector<TraceRead>& trace) {
   return s;
 }
 
-Result<std::vector<TraceRead>> parse_trace(const std::string& text) {
-  std::vector<TraceRead> out;
-  std::istringstream in(text);
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream f(line);
-    TraceRead r;
-    if (!(f >> r.offset >> r.length) || r.offset < 0 || r.length <= 0) {
-      return Error{fmt::format("could not parse the trace: line {} is not \"offset length\"", lineno)};
-    }
-    out.push_back(r);
-  }
-  return out;
-}
-
 std::optional<double> parse_log_time(const std::string& line) {
   std::tm tm{};
   int ms = 0;

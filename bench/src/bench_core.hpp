@@ -55,9 +55,8 @@ std::vector<TraceRead> synthesize_boot_trace(std::int64_t image_size, std::uint6
 // Bytes a trace reads, and the fraction of pieces it touches with a given piece size.
 std::int64_t trace_bytes(const std::vector<TraceRead>& trace);
 double trace_piece_fraction(const std::vector<TraceRead>& trace, std::int64_t image_size, std::int64_t piece_size);
-// "offset length" lines, the format the replay tool reads.
+// "offset length" lines, the format the replay tool reads: a boot profile (swarmcore/boot_profile.hpp parses it).
 std::string format_trace(const std::vector<TraceRead>& trace);
-Result<std::vector<TraceRead>> parse_trace(const std::string& text);
 
 // The UNIX time of a swarmcore log line ("2026-11-26T22:14:23.241Z INFO  agent.swarm: …"); nullopt if the
 // line does not start with such a timestamp.

@@ -696,7 +696,7 @@ Status write_outputs(const Context& ctx) {
                         {"image_sha256", ctx.image_sha256},
                         {"boot_profile_piece_fraction", ctx.profile.empty() ? nlohmann::json() : nlohmann::json(ctx.profile_fraction)},
                         {"info_hash", ctx.info_hash},
-                        {"trace_bytes", swarmboot::bench::trace_bytes(*swarmboot::bench::parse_trace(read_text(ctx.trace)))},
+                        {"trace_bytes", swarmboot::bench::trace_bytes(*swarmboot::parse_boot_profile(read_text(ctx.trace), ctx.size))},
                         {"runs", all}};
   fs::create_directories(ctx.opt.out_dir);
   if (auto s = write_text(fs::path(ctx.opt.out_dir) / "results.json", doc.dump(2) + "\n"); !s) return s;
@@ -720,7 +720,7 @@ Status write_outputs(const Context& ctx) {
   if (b == std::string::npos || e == std::string::npos || e < b) {
     return Error{"could not update " + ctx.opt.doc + ": it lacks the results markers"};
   }
-  const auto trace = *swarmboot::bench::parse_trace(read_text(ctx.trace));
+  const auto trace = *swarmboot::parse_boot_profile(read_text(ctx.trace), ctx.size);
   std::string gen = fmt::format(
       "{}\nMeasured from {} to {}{} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
       "{} KiB pieces, every link {:g} Mbit/s both ways; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "

@@ -68,7 +68,13 @@ int main(int argc, char** argv) try {
   std::ifstream in(trace_file);
   std::stringstream text;
   text << in.rdbuf();
-  auto trace = swarmboot::bench::parse_trace(text.str());
+  std::error_code size_ec;
+  const auto image_size = std::filesystem::file_size(reference, size_ec);
+  if (size_ec) {
+    std::cerr << "swarmboot-bench-replay: could not read the size of " << reference << ": " << size_ec.message() << "\n";
+    return 2;
+  }
+  auto trace = swarmboot::parse_boot_profile(text.str(), static_cast<std::int64_t>(image_size));
   if (!trace) {
     std::cerr << "swarmboot-bench-replay: " << trace.error().message << "\n";
     return 2;
