@@ -597,13 +597,7 @@ Reply App::api_host(const HttpRequestMessage& req, const std::string& mac_text, 
   if (action.empty() && method == http::verb::put) {
     auto assignment = parse_host_assignment(req.body());
     if (!assignment) return error_reply(http::status::bad_request, assignment.error().message);
-    auto cat = catalog();
-    if (assignment->image && find_image(*cat, *assignment->image) == nullptr) {
-      // Registered with `swarmboot image add` moments ago? Read the registry now rather than at the next tick.
-      if (auto s = refresh_images(); !s) log_.warn("{}", s.error().message);
-      cat = catalog();
-    }
-    if (assignment->image && find_image(*cat, *assignment->image) == nullptr) {
+    if (assignment->image && !find_image_now(*assignment->image)) {
       return error_reply(http::status::bad_request, "image " + *assignment->image + " is not registered");
     }
     auto stored = ctx_.store->change_host(*mac, [&](std::optional<HostRecord>& host, std::vector<EventRecord>& events) {
