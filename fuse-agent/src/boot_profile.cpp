@@ -34,4 +34,30 @@ bool ReadRecorder::record(std::int64_t offset, std::int64_t length) {
   return fresh;
 }
 
+ProfileFirst::ProfileFirst(const std::vector<int>& profile, int num_pieces, int release_at)
+    : in_profile_(static_cast<size_t>(num_pieces), false), pending_(in_profile_), release_at_(release_at) {
+  for (int p : profile) {
+    if (p < 0 || p >= num_pieces || pending_[static_cast<size_t>(p)]) continue;
+    in_profile_[static_cast<size_t>(p)] = true;
+    pending_[static_cast<size_t>(p)] = true;
+    ++missing_;
+  }
+  released_ = missing_ <= release_at_;
+}
+
+bool ProfileFirst::in_profile(int piece) const {
+  return piece >= 0 && piece < static_cast<int>(in_profile_.size()) && in_profile_[static_cast<size_t>(piece)];
+}
+
+bool ProfileFirst::piece_held(int piece) {
+  if (released_) return false;
+  if (in_profile(piece) && pending_[static_cast<size_t>(piece)]) {
+    pending_[static_cast<size_t>(piece)] = false;
+    --missing_;
+  }
+  if (missing_ > release_at_) return false;
+  released_ = true;
+  return true;
+}
+
 }  // namespace swarmboot::agent

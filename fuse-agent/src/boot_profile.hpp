@@ -1,11 +1,12 @@
 // Boot profiles in the agent. Every host that boots an image reads nearly the same part of it (the Debian
-// image: 11% by multi-user, DESIGN.md; more through the mount's 1 MiB readahead), in nearly the same order,
+// image: 11% by multi-user, DESIGN.md; a little more through the mount's readahead), in nearly the same order,
 // and a rack boots them all at once. Fetched only when a read asks, each of those pieces becomes a flash
 // crowd — 32 hosts wanting it from the one host that has it — while the background download fills every
 // uplink with pieces nobody reads yet. Given a profile (swarmcore/boot_profile.hpp) the agent asks for its
 // pieces before the rest, so the swarm spreads the boot set like a small torrent of its own, each host
 // getting different pieces from the server, and the reads then find them local. `--record-reads` writes a
-// profile from a real boot. Pure: the pieces a profile names, and the recorder; the agent does the I/O.
+// profile from a real boot. Pure: the pieces a profile names, the recorder, and when to let the background in;
+// the agent does the I/O.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,32 @@ class ReadRecorder {
   PieceGeometry geometry_;
   std::vector<bool> seen_;
   std::string text_;
+};
+
+// Profile first: a fresh host downloads nothing but its profile until all but the last few profile pieces are
+// held, then the background starts (priority 0 → 1). Priorities alone are not strict (above), and a host's
+// downlink is the limit: with the background at 1 the profile pieces shared the link with everything else and
+// reached each host only near the end of its whole download. The last `release_at` pieces overlap with the
+// start of the background, and keep the torrent from ever being "finished" with only the profile held
+// (libtorrent would then announce upload-only and drop its connections to seeds).
+class ProfileFirst {
+ public:
+  ProfileFirst(const std::vector<int>& profile, int num_pieces, int release_at);
+
+  // Nothing to hold back: the profile is short, or (after piece_held) nearly complete.
+  bool released() const { return released_; }
+  // A piece became held; true exactly once, when the background should start.
+  bool piece_held(int piece);
+  // Start the background now, whatever is missing.
+  void release() { released_ = true; }
+  bool in_profile(int piece) const;
+
+ private:
+  std::vector<bool> in_profile_;
+  std::vector<bool> pending_;  // profile pieces not yet held
+  int missing_ = 0;
+  int release_at_;
+  bool released_ = false;
 };
 
 }  // namespace swarmboot::agent

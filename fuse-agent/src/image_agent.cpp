@@ -130,9 +130,16 @@ Status ImageAgent::start() {
       // the rest puts a profile piece first unless it is seven times as widespread — and then it is easy to
       // get anyway. The background keeps its rarest-first order among itself. Reads' deadlines still go
       // first: libtorrent requests its time-critical list before the picker runs.
-      atp.piece_priorities.assign(static_cast<size_t>(torrent_.num_pieces), lt::low_priority);
+      // A fresh host (no cache file, so nothing held) also holds the background back until the profile is
+      // nearly in (ProfileFirst); a host resuming a cache has most of its profile already and does not.
+      const bool fresh = !fs::exists(cache_file());
+      if (fresh) profile_first_.emplace(*pieces, torrent_.num_pieces, kProfileOverlapPieces);
+      const bool hold = profile_first_ && !profile_first_->released();
+      atp.piece_priorities.assign(static_cast<size_t>(torrent_.num_pieces),
+                                  hold ? lt::dont_download : lt::low_priority);
       for (int p : *pieces) atp.piece_priorities[static_cast<size_t>(p)] = lt::top_priority;
-      log_.info("boot profile {}: {} pieces first", options_.boot_profile, pieces->size());
+      log_.info("boot profile {}: {} pieces first{}", options_.boot_profile, pieces->size(),
+                hold ? ", the rest once all but the last few are in" : "");
     }
   }
 
@@ -255,6 +262,7 @@ bool ImageAgent::ensure_cache_fd() {
 void ImageAgent::mark_readable(int piece) {
   if (!readable_.set(piece)) return;
   log_.debug("piece {} readable", piece);
+  if (profile_first_ && profile_first_->piece_held(piece)) release_background();
   std::vector<PendingRead> ready;
   {
     std::lock_guard lock(reads_mutex_);
@@ -265,6 +273,17 @@ void ImageAgent::mark_readable(int piece) {
     }
   }
   for (const auto& r : ready) reply_from_cache(r.req, r.offset, r.length, r.started);
+}
+
+void ImageAgent::release_background() {
+  // Pieces a read already asked for are at priority 7 with a deadline: left alone.
+  std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> background;
+  for (int p = 0; p < torrent_.num_pieces; ++p) {
+    if (profile_first_->in_profile(p) || readable_.test(p) || deadline_mark_[p].load() != 0) continue;
+    background.emplace_back(lt::piece_index_t(p), lt::low_priority);
+  }
+  handle_.prioritize_pieces(background);
+  log_.info("boot profile nearly in: downloading the other {} pieces", background.size());
 }
 
 void ImageAgent::resync_from_libtorrent(bool through_fence) {
@@ -308,7 +327,13 @@ void ImageAgent::handle_alerts() {
       log_.warn("libtorrent dropped {} alert types; resyncing the piece bitmap", ad->dropped_alerts.count());
       resync_from_libtorrent(true);
     } else if (lt::alert_cast<lt::torrent_finished_alert>(a)) {
-      log_.info("image complete; seeding");
+      if (profile_first_ && !profile_first_->released()) {
+        log_.warn("boot profile complete before the rest was asked for; asking now");
+        profile_first_->release();
+        release_background();
+      } else {
+        log_.info("image complete; seeding");
+      }
     } else if (auto* le = lt::alert_cast<lt::listen_failed_alert>(a)) {
       log_.error("could not listen on {}: {}", le->address.to_string(), le->error.message());
     } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {

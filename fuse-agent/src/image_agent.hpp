@@ -86,6 +86,7 @@ class ImageAgent {
   void handle_alerts();
   void mark_readable(int piece);
   void resync_from_libtorrent(bool through_fence);
+  void release_background();
   void expire_parked_reads();
   void request_pieces(const std::vector<int>& critical, const std::vector<Prefetch>& prefetch);
   void reply_from_cache(fuse_req_t req, std::int64_t offset, std::int64_t length,
@@ -125,6 +126,10 @@ class ImageAgent {
 
   std::mutex read_ahead_mutex_;
   ReadAhead read_ahead_;                                   // guarded by read_ahead_mutex_
+
+  // Pieces that overlap the end of the boot profile with the start of the background (ProfileFirst).
+  static constexpr int kProfileOverlapPieces = 8;
+  std::optional<ProfileFirst> profile_first_;              // set by start(); then the alert thread only
 
   WriteFence fence_;                                       // alert thread only
   WebSeedFallback webseed_fallback_;                       // tick thread only

@@ -352,6 +352,32 @@ TEST(BootProfile, TheRecorderWritesAReadOnlyWhenItTouchesANewPiece) {
   EXPECT_EQ(profile_pieces(*ranges, g), (std::vector<int>{0, 1, 2, 9}));
 }
 
+TEST(BootProfile, TheBackgroundStartsWhenAllButTheLastFewProfilePiecesAreHeld) {
+  ProfileFirst pf({7, 2, 5, 9, 2}, 10, 1);  // 4 distinct pieces; release with one missing
+  EXPECT_FALSE(pf.released());
+  EXPECT_TRUE(pf.in_profile(5));
+  EXPECT_FALSE(pf.in_profile(3));
+  EXPECT_FALSE(pf.in_profile(10));
+  EXPECT_FALSE(pf.piece_held(3));  // not in the profile
+  EXPECT_FALSE(pf.piece_held(7));
+  EXPECT_FALSE(pf.piece_held(7));  // the same piece again counts once
+  EXPECT_FALSE(pf.piece_held(2));
+  EXPECT_FALSE(pf.released());
+  EXPECT_TRUE(pf.piece_held(9));  // one missing: release, exactly once
+  EXPECT_TRUE(pf.released());
+  EXPECT_FALSE(pf.piece_held(5));
+}
+
+TEST(BootProfile, AShortProfileHoldsNothingBack) {
+  EXPECT_TRUE(ProfileFirst({1, 2}, 10, 2).released());
+  EXPECT_TRUE(ProfileFirst({}, 10, 0).released());
+  EXPECT_FALSE(ProfileFirst({1, 2, 3}, 10, 2).released());
+  ProfileFirst forced({1, 2, 3}, 10, 0);
+  forced.release();
+  EXPECT_TRUE(forced.released());
+  EXPECT_FALSE(forced.piece_held(1));
+}
+
 // ---- command line ------------------------------------------------------------------------------------------
 
 TEST(AgentOptions, TheInitramfsCommandLineParses) {
