@@ -93,7 +93,7 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
       MountOptions o;
       std::vector<std::string> peers;
       int read_timeout_s = 120;
-      double stall_after_s = 4;
+      double stall_after_s = 2;
       po::options_description desc("mount options");
       desc.add_options()
           ("help,h", "this help")
@@ -105,10 +105,14 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
           ("foreground", po::bool_switch(&o.foreground), "do not daemonize")
           ("root-daemon", po::bool_switch(&o.root_daemon), "serve the root filesystem: survive shutdown, OOM")
           ("read-timeout", po::value(&read_timeout_s), "seconds before an undeliverable read fails with EIO")
-          ("stall-after", po::value(&stall_after_s), "seconds a read may wait on the swarm before the web seed")
+          ("stall-after", po::value(&stall_after_s),
+           "seconds a read may wait on the swarm before its pieces are fetched from the web seed (default 2)")
           ("boot-profile", po::value(&o.boot_profile),
            "path or http:// URL of a boot profile (\"offset length\" lines): those pieces are fetched first")
-          ("record-reads", po::value(&o.record_reads), "write the reads of this boot as a boot profile to FILE");
+          ("record-reads", po::value(&o.record_reads), "write the reads of this boot as a boot profile to FILE")
+          ("readahead-kib", po::value(&o.readahead_kib),
+           "the mount's readahead window in KiB (default 128, the kernel's; larger reads sequentially faster "
+           "from a complete image, but makes a read wait for pieces it did not ask for)");
       add_logging_options(desc, o);
       po::variables_map vm;
       po::store(po::command_line_parser(rest).options(desc).run(), vm);
@@ -121,6 +125,7 @@ Result<Command> parse_command_line(const std::vector<std::string>& args) {
       if (auto st = finish_swarm_options(o, peers); !st) return st.error();
       if (read_timeout_s < 1) return bad("--read-timeout must be at least 1 second");
       if (stall_after_s < 0) return bad("--stall-after must not be negative");
+      if (o.readahead_kib < 4 || o.readahead_kib > 65536) return bad("--readahead-kib must be between 4 and 65536");
       o.read_timeout = std::chrono::seconds(read_timeout_s);
       o.stall_after = std::chrono::milliseconds(static_cast<long>(stall_after_s * 1000));
       return Command{o};

@@ -45,9 +45,10 @@ struct MountOptions : SwarmOptions {
   bool foreground = false;
   bool root_daemon = false;
   std::chrono::milliseconds read_timeout{std::chrono::seconds(120)};  // then EIO, with a log line why
-  std::chrono::milliseconds stall_after{std::chrono::seconds(4)};     // then the web seed is attached
+  std::chrono::milliseconds stall_after{std::chrono::seconds(2)};     // then the read's pieces come over HTTP
   std::string boot_profile;   // path or http:// URL of a boot profile (boot_profile.hpp); empty: none
   std::string record_reads;   // empty: no recording; else the profile of this boot is written here
+  int readahead_kib = 128;    // the mount's readahead window (bdi read_ahead_kb): the kernel's default
 };
 
 struct SeedOptions {

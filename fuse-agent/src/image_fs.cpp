@@ -29,6 +29,7 @@ struct ImageFs::State {
   timespec started{};
   ImageAgent* agent = nullptr;  // set by serve() before the loop runs
   std::string bdi;              // "MAJ:MIN" of the mount, from mountinfo (stat would ask ourselves)
+  int readahead_kib = 128;
   std::once_flag readahead_once;
   fuse_session* session = nullptr;
   bool mounted = false;
@@ -69,21 +70,24 @@ void op_init(void* /*userdata*/, fuse_conn_info* conn) {
   conn->max_readahead = 1 << 20;
 }
 
-// The kernel caps a FUSE mount's readahead at its default (128 KiB) when the INIT reply is processed, so
-// sequential reads reach us in 128 KiB requests and their per-request cost dominates. Raising the mount's
-// bdi read_ahead_kb after INIT lets them grow to the 1 MiB that FUSE's max_pages allows. Done on the first
-// lookup, which always follows INIT.
-void raise_readahead(ImageFs::State& s) {
-  if (s.bdi.empty()) return;
+// The kernel caps a FUSE mount's readahead at its default (128 KiB) when the INIT reply is processed; the
+// mount's bdi read_ahead_kb, written after INIT, sets it (a file takes the value when it is opened). The
+// trade: from a complete image, 4 MiB (requests of FUSE's 1 MiB max_pages) reads sequentially faster — the
+// per-request cost dominates at 128 KiB (docs/benchmarks.md); while the image is arriving, every read also
+// waits for the pieces its readahead spans, and a recorded boot profile grows by them (33% of the pieces for an
+// 11% boot trace at 4 MiB, 14% at 128 KiB). Booting is the job, so 128 KiB unless --readahead-kib says
+// otherwise. Done on the first lookup, which always follows INIT and precedes every open.
+void set_readahead(ImageFs::State& s) {
+  if (s.bdi.empty() || s.readahead_kib == 128) return;
   const std::string path = "/sys/class/bdi/" + s.bdi + "/read_ahead_kb";
   std::ofstream ra(path);
-  ra << 4096 << std::flush;
-  if (!ra) s.log.warn("could not raise the mount's readahead ({}); sequential reads stay at 128 KiB", path);
+  ra << s.readahead_kib << std::flush;
+  if (!ra) s.log.warn("could not set the mount's readahead ({}); it stays at 128 KiB", path);
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto& s = state(req);
-  std::call_once(s.readahead_once, [&] { raise_readahead(s); });
+  std::call_once(s.readahead_once, [&] { set_readahead(s); });
   if (parent != kRootIno || s.name != name) {
     fuse_reply_err(req, ENOENT);
     return;
@@ -179,12 +183,13 @@ const fuse_lowlevel_ops kOps = [] {
 }  // namespace
 
 Result<std::unique_ptr<ImageFs>> ImageFs::mount(const std::string& mountpoint, const std::string& name,
-                                                std::int64_t size, Logger log) {
+                                                std::int64_t size, int readahead_kib, Logger log) {
   std::unique_ptr<ImageFs> fs(new ImageFs());
   fs->state_ = std::make_unique<State>();
   fs->state_->mountpoint = mountpoint;
   fs->state_->name = name;
   fs->state_->size = size;
+  fs->state_->readahead_kib = readahead_kib;
   fs->state_->log = std::move(log);
   clock_gettime(CLOCK_REALTIME, &fs->state_->started);
 

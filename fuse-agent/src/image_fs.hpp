@@ -16,9 +16,10 @@ namespace swarmboot::agent {
 // failure leaves nothing behind and the process can still fork.
 class ImageFs {
  public:
-  // Mounts `mountpoint` read-only; the file is `name`, `size` bytes. The agent is attached later.
+  // Mounts `mountpoint` read-only; the file is `name`, `size` bytes, read ahead `readahead_kib` at most. The
+  // agent is attached later.
   static Result<std::unique_ptr<ImageFs>> mount(const std::string& mountpoint, const std::string& name,
-                                                std::int64_t size, Logger log);
+                                                std::int64_t size, int readahead_kib, Logger log);
   ~ImageFs();
   ImageFs(const ImageFs&) = delete;
   ImageFs& operator=(const ImageFs&) = delete;

@@ -106,7 +106,7 @@ int run_mount(MountOptions o, char* argv0) {
     }
   }
 
-  auto fs = ImageFs::mount(o.mountpoint, torrent->name, torrent->size, log.child("fuse"));
+  auto fs = ImageFs::mount(o.mountpoint, torrent->name, torrent->size, o.readahead_kib, log.child("fuse"));
   if (!fs) {
     log.error("{}", fs.error().message);
     tell_parent(ready_fd, fs.error().message);

@@ -180,7 +180,7 @@ int run_vm_command(const std::vector<std::string>& args) {
   if (!o.status_file.empty()) o.status_file = fs::absolute(o.status_file).string();
   if (!v.serial.empty()) v.serial = fs::absolute(v.serial).string();
 
-  auto image_fs = ImageFs::mount(o.mountpoint, torrent->name, torrent->size, log.child("fuse"));
+  auto image_fs = ImageFs::mount(o.mountpoint, torrent->name, torrent->size, o.readahead_kib, log.child("fuse"));
   if (!image_fs) return fail(image_fs.error().message);
   // Blocked here, before any thread starts, so every thread inherits it and only the signal thread takes them.
   sigset_t sigs;
