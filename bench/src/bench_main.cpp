@@ -67,6 +67,7 @@ struct Options {
   int size_mib = 32;
   int piece_kib = 1024;
   double rate_mbit = 12;
+  int mtu = 1500;
   int http_max_n = 8;
   double timeout_factor = 12;
   std::string work_dir;
@@ -496,12 +497,12 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
     return r;
   }
   auto& bed = **bed_r;
-  if (auto s = bed.add_host({"srv", std::string(kServerIp) + "/16", ctx.opt.rate_mbit}); !s) {
+  if (auto s = bed.add_host({"srv", std::string(kServerIp) + "/16", ctx.opt.rate_mbit, ctx.opt.mtu}); !s) {
     r.note = s.error().message;
     return r;
   }
   for (int i = 1; i <= n && !g_interrupted; ++i) {
-    if (auto s = bed.add_host({host_name(i), host_ip(i) + "/16", ctx.opt.rate_mbit}); !s) {
+    if (auto s = bed.add_host({host_name(i), host_ip(i) + "/16", ctx.opt.rate_mbit, ctx.opt.mtu}); !s) {
       r.note = s.error().message;
       return r;
     }
@@ -693,6 +694,7 @@ Status write_outputs(const Context& ctx) {
   nlohmann::json all = nlohmann::json::array();
   for (const auto& r : ctx.results) all.push_back(swarmboot::bench::to_json(r));
   nlohmann::json doc = {{"command", ctx.opt.command_line},
+                        {"mtu", ctx.opt.mtu},
                         {"image_sha256", ctx.image_sha256},
                         {"boot_profile_piece_fraction", ctx.profile.empty() ? nlohmann::json() : nlohmann::json(ctx.profile_fraction)},
                         {"info_hash", ctx.info_hash},
@@ -723,19 +725,19 @@ Status write_outputs(const Context& ctx) {
   const auto trace = *swarmboot::parse_boot_profile(read_text(ctx.trace), ctx.size);
   std::string gen = fmt::format(
       "{}\nMeasured from {} to {}{} on this machine ({} cores) with:\n\n```\n{}\n```\n\nImage: {} MiB of random bytes, "
-      "{} KiB pieces, every link {:g} Mbit/s both ways; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "
+      "{} KiB pieces, every link {:g} Mbit/s both ways, MTU {}; Kumar–Ross bound F/R = {:.1f} s. Synthetic boot trace: "
       "{:.1f}% of the image read, touching {:.0f}% of the pieces. {}\n\n{}\nIssue 7's targets, checked "
       "automatically against these runs:\n\n{}\n",
       begin, ctx.started_utc, utc_now(),
       ctx.opt.include_results.empty() ? "" : " (the last command; the runs it includes ran earlier, by the first)",
       std::thread::hardware_concurrency(), ctx.opt.command_line, ctx.opt.size_mib,
-      ctx.opt.piece_kib, ctx.opt.rate_mbit, swarmboot::bench::kumar_ross_bound_s(ctx.size, ctx.opt.rate_mbit),
+      ctx.opt.piece_kib, ctx.opt.rate_mbit, ctx.opt.mtu, swarmboot::bench::kumar_ross_bound_s(ctx.size, ctx.opt.rate_mbit),
       100.0 * static_cast<double>(swarmboot::bench::trace_bytes(trace)) / static_cast<double>(ctx.size),
       100.0 * swarmboot::bench::trace_piece_fraction(trace, ctx.size, static_cast<std::int64_t>(ctx.opt.piece_kib) * 1024),
       ctx.profile.empty()
           ? std::string("No boot profile: swarmboot agents fetch pieces in libtorrent's order.")
           : fmt::format("Boot profile given to every swarmboot agent, recorded first by one host replaying the trace "
-                        "through its mount: {:.0f}% of the pieces (the mount's readahead reads beyond the trace).",
+                        "through its mount: {:.0f}% of the pieces (the mount's readahead reads a little beyond the trace).",
                         100 * ctx.profile_fraction),
       swarmboot::bench::markdown_table(ctx.results), swarmboot::bench::target_report(ctx.results));
   text.replace(b, e - b, gen);
@@ -759,6 +761,8 @@ int run(int argc, char** argv) {
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
       "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
       "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
+      "mtu", po::value(&opt.mtu)->default_value(1500),
+      "every link's MTU (9000: jumbo frames, fewer packets for the machine to move per byte)")(
       "http-max-n", po::value(&opt.http_max_n)->default_value(8),
       "largest N for central HTTP (it needs N·F/R; larger N only costs time)")(
       "timeout-factor", po::value(&opt.timeout_factor)->default_value(6), "give up after this × bound + 30 s")(
@@ -782,6 +786,10 @@ int run(int argc, char** argv) {
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "swarmboot-bench: could not parse the command line: " << e.what() << "\n";
+    return 2;
+  }
+  if (opt.mtu < 1280 || opt.mtu > 65535) {
+    std::cerr << "swarmboot-bench: --mtu must be between 1280 and 65535\n";
     return 2;
   }
   for (int i = 0; i < argc; ++i) opt.command_line += (i ? " " : "") + std::string(argv[i]);
@@ -866,8 +874,8 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
-  ctx.log.info("image {} MiB, pieces {} KiB, info-hash {}, rate {} Mbit/s, bound F/R = {:.1f} s", opt.size_mib,
-               opt.piece_kib, ctx.info_hash, opt.rate_mbit,
+  ctx.log.info("image {} MiB, pieces {} KiB, info-hash {}, rate {} Mbit/s, MTU {}, bound F/R = {:.1f} s", opt.size_mib,
+               opt.piece_kib, ctx.info_hash, opt.rate_mbit, opt.mtu,
                swarmboot::bench::kumar_ross_bound_s(ctx.size, opt.rate_mbit));
 
   if (!no_profile && std::any_of(opt.systems.begin(), opt.systems.end(), is_swarmboot)) {

@@ -87,7 +87,8 @@ Status TestBed::add_host(const HostSpec& host) {
   namespaces_.push_back(ns);
   const std::vector<std::vector<std::string>> steps = {
       {"ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"},
-      {"ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", veth_br, "netns", fab},
+      {"ip", "-n", ns, "link", "add", "eth0", "mtu", std::to_string(host.mtu), "type", "veth", "peer", "name", veth_br,
+       "mtu", std::to_string(host.mtu), "netns", fab},
       {"ip", "-n", ns, "addr", "add", host.address, "dev", "eth0"},
       {"ip", "-n", ns, "link", "set", "eth0", "up"},
       {"ip", "-n", fab, "link", "set", veth_br, "master", "br0"},

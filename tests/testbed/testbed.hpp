@@ -26,6 +26,7 @@ struct HostSpec {
   std::string name;          // short, e.g. "seed", "h1" (namespace is "<tag>-<name>")
   std::string address;       // with prefix length, e.g. "10.99.0.1/16"
   double rate_mbit = 0;      // 0: unshaped
+  int mtu = 1500;            // both ends of the host's veth; the bridge follows the smallest of its ports
 };
 
 class TestBed {
