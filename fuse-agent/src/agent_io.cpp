@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "lt_overrides.hpp"
+#include "swarmcore/file_io.hpp"
 #include "swarmcore/http_client.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
@@ -32,18 +33,7 @@ Result<lt::session_params> agent_session_params(const SwarmOptions& options) {
 }
 
 void write_file_replacing(const std::string& path, const std::string& content, const Logger& log) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    if (!out) {
-      log.warn("could not write {}", tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) log.warn("could not replace {}: {}", path, ec.message());
+  if (auto s = write_file_atomic(path, content); !s) log.warn("{}", s.error().message);
 }
 
 void post_status_report(const std::string& url, const std::string& token, const std::string& json,

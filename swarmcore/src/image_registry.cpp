@@ -2,54 +2,16 @@
 // renamed.
 #include "swarmcore/image_registry.hpp"
 
+#include "swarmcore/file_io.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
-#include <unistd.h>
 
 namespace swarmboot {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-namespace {
-
-Status write_file_atomic(const fs::path& path, std::string_view data) {
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error{"could not write " + tmp.string() + ": " + std::strerror(errno)};
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      return Error{"could not write " + tmp.string() + ": " + std::strerror(errno)};
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Error{"could not write " + path.string() + ": " + ec.message()};
-  }
-  return {};
-}
-
-Result<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"could not read " + path.string() + ": " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 std::string to_json(const ImageRecord& r) {
   json j = {{"name", r.name},         {"path", r.path},           {"format", std::string(to_string(r.format))},
