@@ -85,6 +85,15 @@ bool PieceSpread::request(std::uint64_t peer, int piece, SpreadClock::time_point
   return true;
 }
 
+void PieceSpread::cancel(std::uint64_t peer, int piece, Actions& out) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || piece < 0 || static_cast<std::size_t>(piece) >= holders_.size()) return;
+  const auto i = static_cast<std::size_t>(piece);
+  if (it->second.in_flight.count(i) == 0) return;
+  end_flight(it->second, i);
+  if (unclaimed(i)) refresh(i, out);
+}
+
 void PieceSpread::tick(SpreadClock::time_point now, Actions& out) {
   for (auto& [id, p] : peers_) {
     std::vector<std::size_t> expired;

@@ -9,7 +9,7 @@
 //     it to another host ("unclaimed"), or while the server is sending it to this host;
 //   - a piece that becomes claimed is hidden (BEP 54 lt_donthave) from every other host lacking it: they get
 //     it from the holder;
-//   - a piece whose last holder leaves is shown again;
+//   - a piece whose last holder leaves, or whose claimant cancels its request, is shown again;
 //   - rescue: a host that has announced no new piece and requested nothing for `rescue_after` is shown the
 //     few pieces it lacks that the fewest hosts hold, so a host that cannot reach the holders (or a lazy boot
 //     waiting on one piece) is never starved.
@@ -60,6 +60,10 @@ class PieceSpread {
 
   // A block request for `piece`. False: the piece is hidden from this host (reject the request).
   bool request(std::uint64_t peer, int piece, SpreadClock::time_point now, Actions& out);
+  // The host cancelled a request for `piece` (it asks elsewhere, or put other pieces first: libtorrent cancels
+  // every outstanding request when a read makes a piece time-critical). The claim ends, so the piece is not
+  // hidden from every other host until the claim would expire; a later request claims it again.
+  void cancel(std::uint64_t peer, int piece, Actions& out);
 
   // Once a second: drops expired claims and rescues stalled hosts.
   void tick(SpreadClock::time_point now, Actions& out);

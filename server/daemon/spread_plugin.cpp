@@ -37,6 +37,9 @@ class SpreadTorrent : public lt::torrent_plugin, public std::enable_shared_from_
   void has(std::uint64_t id, int piece) {
     apply([&](PieceSpread::Actions& out) { policy_.peer_has(id, piece, SpreadClock::now(), out); });
   }
+  void cancel(std::uint64_t id, int piece) {
+    apply([&](PieceSpread::Actions& out) { policy_.cancel(id, piece, out); });
+  }
   void has_all(std::uint64_t id) {
     apply([&](PieceSpread::Actions& out) { policy_.peer_has_all(id, SpreadClock::now(), out); });
   }
@@ -118,6 +121,11 @@ class SpreadPeer : public lt::peer_plugin {
     const std::string msg = encode_reject(static_cast<int>(r.piece), r.start, r.length);
     pc_.send_buffer(msg.data(), static_cast<int>(msg.size()));
     return true;
+  }
+
+  bool on_cancel(const lt::peer_request& r) override {
+    if (auto t = torrent_.lock()) t->cancel(id_, static_cast<int>(r.piece));
+    return false;  // libtorrent still drops the block from its send queue
   }
 
   void on_disconnect(const lt::error_code&) override {

@@ -71,6 +71,26 @@ TEST_F(Three, AClaimantLeavingBeforeItFinishedShowsThePieceAgain) {
   EXPECT_EQ(spread.sending(1), 0);
 }
 
+TEST_F(Three, AClaimantCancellingItsRequestShowsThePieceAgainUntilItAsksAgain) {
+  spread.request(1, 3, t0, out);
+  EXPECT_EQ(out, (Actions{{2, false, 3}}));
+  out.clear();
+  spread.cancel(2, 3, out);  // not its claim
+  spread.cancel(1, 0, out);  // nothing in flight
+  spread.cancel(9, 3, out);  // unknown host
+  spread.cancel(1, 99, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(spread.sending(3), 1);
+  spread.cancel(1, 3, out);
+  EXPECT_EQ(out, (Actions{{2, true, 3}}));
+  EXPECT_EQ(spread.sending(3), 0);
+  out.clear();
+  spread.cancel(1, 3, out);  // the other blocks' cancels
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(spread.request(2, 3, t0 + 1s, out)) << "host 2 may now have it from the server";
+  EXPECT_EQ(out, (Actions{{1, false, 3}}));
+}
+
 TEST_F(Three, AJoinerIsToldWhatIsAlreadyClaimedAndNothingElse) {
   spread.request(1, 0, t0, out);
   spread.peer_has(3, 3, t0, out);
