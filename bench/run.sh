@@ -5,7 +5,7 @@
 # if the PNG is small, docs/benchmarks.png.
 #
 #   bench/run.sh [--quick] [--systems http,aria2,lt-default,lt-tuned,swarmboot] [--scenarios full,churn,…]
-#                [--n 1,8,16,32] [--size-mib 32] [--piece-kib 1024] [--rate-mbit 12] [--http-max-n 8]
+#                [--n 1,8,16,32] [--size-mib 32] [--piece-kib 1024] [--rate-mbit 12] [--mtu 1500] [--http-max-n 8]
 #
 # Needs root (network namespaces). Environment: BUILD_DIR (default build-bench).
 set -euo pipefail
