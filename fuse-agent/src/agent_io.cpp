@@ -3,16 +3,12 @@
 
 #include <libtorrent/mmap_disk_io.hpp>
 
-#include <filesystem>
-#include <fstream>
-
 #include "lt_overrides.hpp"
 #include "swarmcore/file_io.hpp"
 #include "swarmcore/http_client.hpp"
 #include "swarmcore/swarm_settings.hpp"
 
 namespace swarmboot::agent {
-namespace fs = std::filesystem;
 
 Result<lt::session_params> agent_session_params(const SwarmOptions& options) {
   SwarmTuning tuning;

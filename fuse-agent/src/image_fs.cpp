@@ -29,7 +29,7 @@ struct ImageFs::State {
   timespec started{};
   ImageAgent* agent = nullptr;  // set by serve() before the loop runs
   std::string bdi;              // "MAJ:MIN" of the mount, from mountinfo (stat would ask ourselves)
-  int readahead_kib = 128;
+  int readahead_kib = 0;         // set by mount()
   std::once_flag readahead_once;
   fuse_session* session = nullptr;
   bool mounted = false;
@@ -75,10 +75,10 @@ void op_init(void* /*userdata*/, fuse_conn_info* conn) {
 // trade: from a complete image, 4 MiB (requests of FUSE's 1 MiB max_pages) reads sequentially faster — the
 // per-request cost dominates at 128 KiB (docs/benchmarks.md); while the image is arriving, every read also
 // waits for the pieces its readahead spans, and a recorded boot profile grows by them (33% of the pieces for an
-// 11% boot trace at 4 MiB, 14% at 128 KiB). Booting is the job, so 128 KiB unless --readahead-kib says
-// otherwise. Done on the first lookup, which always follows INIT and precedes every open.
+// 11% boot trace at 4 MiB, 14% at 128 KiB). Booting is the job, so the agent's default is 128 KiB
+// (--readahead-kib). Done on the first lookup, which always follows INIT and precedes every open.
 void set_readahead(ImageFs::State& s) {
-  if (s.bdi.empty() || s.readahead_kib == 128) return;
+  if (s.bdi.empty()) return;
   const std::string path = "/sys/class/bdi/" + s.bdi + "/read_ahead_kb";
   std::ofstream ra(path);
   ra << s.readahead_kib << std::flush;

@@ -394,6 +394,11 @@ TEST(AgentOptions, TheInitramfsCommandLineParses) {
   EXPECT_EQ(m.read_timeout, 120s);
   EXPECT_TRUE(m.boot_profile.empty());
   EXPECT_TRUE(m.record_reads.empty());
+  EXPECT_EQ(m.stall_after, 2s);
+  EXPECT_EQ(m.readahead_kib, 128);
+  auto big = parse_command_line({"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--readahead-kib", "4096"});
+  ASSERT_TRUE(big.ok()) << big.error().message;
+  EXPECT_EQ(std::get<MountOptions>(*big).readahead_kib, 4096);
 }
 
 TEST(AgentOptions, BadCommandLinesNameTheProblem) {
@@ -409,6 +414,8 @@ TEST(AgentOptions, BadCommandLinesNameTheProblem) {
       {{"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--listen", "70000"}, "--listen"},
       {{"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--expected-info-hash", "xyz"}, "info-hash"},
       {{"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--bogus"}, "bogus"},
+      {{"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--readahead-kib", "2"}, "--readahead-kib"},
+      {{"mount", "--torrent", "t", "--cache", "c", "--mountpoint", "m", "--readahead-kib", "70000"}, "--readahead-kib"},
       {{"seed", "--torrent", "t"}, "data"},
       {{"frobnicate"}, "unknown command"},
   };
