@@ -1,21 +1,12 @@
-// The I/O that every swarm subcommand (mount, vm, install) does the same way: its libtorrent session
-// parameters, the status file, and the status report POSTed to the server.
+// The I/O that every swarm subcommand (mount, vm, install) does the same way: the status file and the status
+// report POSTed to the server.
 #pragma once
-
-#include <libtorrent/session_params.hpp>
 
 #include <string>
 
-#include "agent_options.hpp"
 #include "swarmcore/log.hpp"
-#include "swarmcore/result.hpp"
 
 namespace swarmboot::agent {
-
-// swarmcore's LAN tuning on the options' listen address, plus what an agent needs on top: a quick tracker
-// stop (the host is rebooting), piece priorities from the first piece, the --lt-setting overrides, and
-// mmap_disk_io (the write fence's reasoning is about its job fences). Errors name the bad --lt-setting.
-Result<lt::session_params> agent_session_params(const SwarmOptions& options);
 
 // Replaces `path` with `content` so that readers never see a half-written file (a temporary renamed over
 // it). Failures are logged, never fatal: the status file and a recorded profile are for watchers.

@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "agent_io.hpp"
+#include "session_params.hpp"
 
 namespace swarmboot::agent {
 

@@ -21,6 +21,7 @@
 #include "agent_io.hpp"
 #include "piece_fetch.hpp"
 #include "preflight.hpp"
+#include "session_params.hpp"
 
 namespace swarmboot::agent {
 

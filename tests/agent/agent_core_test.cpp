@@ -16,6 +16,7 @@
 #include "piece_rescue.hpp"
 #include "piece_waiters.hpp"
 #include "read_ahead.hpp"
+#include "session_params.hpp"
 #include "webseed_fallback.hpp"
 #include "write_fence.hpp"
 
@@ -433,6 +434,24 @@ TEST(AgentOptions, HostPort) {
   EXPECT_FALSE(parse_host_port(":80").ok());
   EXPECT_FALSE(parse_host_port("h:").ok());
   EXPECT_FALSE(parse_host_port("h:8x").ok());
+}
+
+TEST(AgentSession, TalksToABoundedNumberOfPeersUnlessTold) {
+  SwarmOptions options;
+  auto params = agent_session_params(options);
+  ASSERT_TRUE(params) << params.error().message;
+  EXPECT_EQ(params->settings.get_int(lt::settings_pack::connections_limit), kAgentPeerLimit);
+  EXPECT_EQ(params->settings.get_int(lt::settings_pack::initial_picker_threshold), 0);
+
+  options.lt_settings = {"connections_limit=64"};
+  params = agent_session_params(options);
+  ASSERT_TRUE(params) << params.error().message;
+  EXPECT_EQ(params->settings.get_int(lt::settings_pack::connections_limit), 64);
+
+  options.lt_settings = {"connections_limt=64"};
+  params = agent_session_params(options);
+  ASSERT_FALSE(params);
+  EXPECT_NE(params.error().message.find("connections_limt"), std::string::npos) << params.error().message;
 }
 
 TEST(PieceRescue, ChoosesStalledPiecesNotReadableNotInFlightWithinTheLimit) {
