@@ -21,10 +21,10 @@ Result<lt::session_params> agent_session_params(const SwarmOptions& options) {
   settings.set_int(lt::settings_pack::initial_picker_threshold, 0);
   // A host talks to at most kAgentPeerLimit peers, not to the whole rack. Every peer it downloads from is one
   // more TCP flow converging on its switch port, and every peer unchoked (all of them) one more flow leaving
-  // it: at N = 32 with no limit each host saw ~100 TCP retransmission timeouts (tail drops at the port's
-  // queue that the window was too small to recover from by fast retransmit) and the two cores saturated moving
-  // the packets; 24 peers cut the timeouts ~60× and the CPU to ~75%, and full distribution went from 48.8-52.7 s
-  // to 43.6-45.2 s (docs/benchmarks.md). A piece still reaches every host in a few hops.
+  // it: at N = 32 with no limit the hosts saw 3270 TCP retransmission timeouts in one run (tail drops at the
+  // ports' queues that windows too small could not recover from by fast retransmit; 52 with a limit of 10)
+  // and the two cores saturated; with 24 the CPU stayed at 74-81% and full distribution took 43.6-45.2 s
+  // against 48.8-52.7 s (docs/benchmarks.md, "Reading the peer-limit sweep").
   settings.set_int(lt::settings_pack::connections_limit, kAgentPeerLimit);
   if (auto s = apply_lt_settings(options.lt_settings, settings); !s) return s.error();
   lt::session_params params(std::move(settings));
