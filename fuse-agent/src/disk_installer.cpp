@@ -346,9 +346,11 @@ void DiskInstaller::handle_alerts() {
       log_.warn("web seed: {}", us->message());
     }
   }
-  if (fence_.want_flush()) {
+  // Every verified piece is to be copied to the target at once: no interval (the fence's default).
+  const auto now = WriteFence::Clock::now();
+  if (fence_.want_flush(now, false)) {
     handle_.flush_cache();
-    fence_.flush_issued();
+    fence_.flush_issued(now);
   }
 }
 

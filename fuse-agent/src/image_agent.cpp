@@ -211,6 +211,13 @@ void ImageAgent::read(fuse_req_t req, size_t size, off_t offset) {
   log_.debug("parked read [{}, +{}): waiting for pieces {}; read-ahead {} pieces", offset, length,
              format_pieces(missing), prefetch.size());
   request_pieces(missing, prefetch);
+  {
+    // A piece it waits for may be verified already and only wait for the next cache flush, which the alert
+    // thread issues at once now that a read waits (WriteFence): wake it.
+    std::lock_guard lock(wake_mutex_);
+    alerts_pending_ = true;
+  }
+  wake_.notify_one();
 }
 
 void ImageAgent::request_pieces(const std::vector<int>& critical, const std::vector<Prefetch>& prefetch) {
@@ -309,8 +316,11 @@ void ImageAgent::handle_alerts() {
   session_->pop_alerts(&alerts);
   for (lt::alert* a : alerts) {
     if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
-      // Hash passed, but the bytes may still sit in the disk thread's store buffer (write_fence.hpp).
-      fence_.piece_verified(static_cast<int>(pf->piece_index));
+      // Hash passed, but the bytes may still sit in the disk thread's store buffer (write_fence.hpp). What to
+      // download next does not depend on that, so the boot profile counts the piece as held now.
+      const int piece = static_cast<int>(pf->piece_index);
+      fence_.piece_verified(piece);
+      if (profile_first_ && profile_first_->piece_held(piece)) release_background();
     } else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
       std::vector<int> done = fence_.flush_done();
       if (!done.empty() && ensure_cache_fd())
@@ -354,9 +364,15 @@ void ImageAgent::handle_alerts() {
       (void)sr;  // only saved at shutdown, handled there
     }
   }
-  if (fence_.want_flush()) {
+  const auto now = Clock::now();
+  bool read_waiting = false;
+  if (fence_.want_flush(now, true) && !fence_.want_flush(now, false)) {
+    std::lock_guard lock(reads_mutex_);
+    read_waiting = waiters_.size() != 0;
+  }
+  if (fence_.want_flush(now, read_waiting)) {
     handle_.flush_cache();
-    fence_.flush_issued();
+    fence_.flush_issued(now);
   }
 }
 

@@ -131,7 +131,9 @@ class ImageAgent {
   static constexpr int kProfileOverlapPieces = 8;
   std::optional<ProfileFirst> profile_first_;              // set by start(); then the alert thread only
 
-  WriteFence fence_;                                       // alert thread only
+  // Without a waiting read, cache flushes (write_fence.hpp) at most this often.
+  static constexpr std::chrono::milliseconds kUnforcedFlushInterval{1000};
+  WriteFence fence_{kUnforcedFlushInterval};               // alert thread only
   WebSeedFallback webseed_fallback_;                       // tick thread only
   std::int64_t webseed_bytes_ = 0;                         // tick thread only
   std::atomic<int> swarm_peers_{0};                        // written by the tick thread, for logs

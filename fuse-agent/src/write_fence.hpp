@@ -8,23 +8,38 @@
 // including the verified pieces' writes, which were issued before their hash job — and then posts
 // cache_flushed_alert. So a piece is readable once a flush issued after its piece_finished_alert completed.
 //
+// A flush is not free: async_release_files closes the cache file, so mmap_disk_io unmaps its whole view
+// (a TLB shootdown on every core the process ran on) and the next write or upload maps and faults it in
+// again. Flushing after every verified piece put munmap's TLB flushes at ~10% of both cores during a full
+// distribution at N = 32 (perf, docs/benchmarks.md). So unless a read is waiting, flushes are at least
+// `min_interval` apart; a parked read asks for one at once ("urgent").
+//
 // This class is that bookkeeping, pure: verified pieces wait as "pending"; one flush at a time takes all
 // pending pieces with it; its completion makes exactly those readable. Flushes batch naturally: everything
-// verified while one is in flight rides the next one.
+// verified while one is in flight, or within the interval, rides the next one.
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 namespace swarmboot::agent {
 
 class WriteFence {
  public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit WriteFence(std::chrono::milliseconds min_interval = std::chrono::milliseconds(0))
+      : min_interval_(min_interval) {}
+
   // piece_finished_alert for `piece`.
   void piece_verified(int piece);
-  // Whether to call flush_cache() now: something is pending and no flush is in flight.
-  bool want_flush() const { return !pending_.empty() && !in_flight_; }
+  // Whether to call flush_cache() now: something is pending, no flush is in flight, and a read waits
+  // (`urgent`) or the last flush was issued at least min_interval ago.
+  bool want_flush(Clock::time_point now, bool urgent) const {
+    return !pending_.empty() && !in_flight_ && (urgent || now >= next_unforced_);
+  }
   // flush_cache() was called: the pending pieces ride this flush.
-  void flush_issued();
+  void flush_issued(Clock::time_point now);
   // cache_flushed_alert: the pieces that rode the completed flush, now on disk. Empty if none was ours.
   std::vector<int> flush_done();
 
@@ -35,6 +50,8 @@ class WriteFence {
   std::vector<int> pending_;   // verified, not yet fenced
   std::vector<int> riding_;    // verified before the in-flight flush was issued
   bool in_flight_ = false;
+  std::chrono::milliseconds min_interval_;
+  Clock::time_point next_unforced_{};  // no flush without a waiting read before this
 };
 
 }  // namespace swarmboot::agent

@@ -247,16 +247,39 @@ TEST(WriteFence, OnlyPiecesVerifiedBeforeAFlushWasIssuedBecomeReadableWhenItComp
     for (const auto& e : c.events) {
       if (e[0] == 'v') f.piece_verified(std::stoi(e.substr(1)));
       if (e == "F") {
-        ASSERT_TRUE(f.want_flush());
-        f.flush_issued();
-        EXPECT_FALSE(f.want_flush()) << "one flush at a time";
+        ASSERT_TRUE(f.want_flush(WriteFence::Clock::now(), false));
+        f.flush_issued(WriteFence::Clock::now());
+        EXPECT_FALSE(f.want_flush(WriteFence::Clock::now(), true)) << "one flush at a time";
       }
       if (e == "D") released.push_back(f.flush_done());
     }
     EXPECT_EQ(released, c.released);
     EXPECT_EQ(f.pending(), c.pending_at_end);
-    EXPECT_EQ(f.want_flush(), !c.pending_at_end.empty() && !f.flush_in_flight());
+    EXPECT_EQ(f.want_flush(WriteFence::Clock::now(), false), !c.pending_at_end.empty() && !f.flush_in_flight());
   }
+}
+
+TEST(WriteFence, WithoutAWaitingReadFlushesAreAtLeastTheIntervalApart) {
+  using namespace std::chrono_literals;
+  const auto start = WriteFence::Clock::now();
+  WriteFence f(1000ms);
+  EXPECT_FALSE(f.want_flush(start, false)) << "nothing pending";
+  f.piece_verified(1);
+  EXPECT_TRUE(f.want_flush(start, false)) << "the first flush need not wait";
+  f.flush_issued(start);
+  EXPECT_EQ(f.flush_done(), std::vector<int>{1});
+  f.piece_verified(2);
+  f.piece_verified(3);
+  EXPECT_FALSE(f.want_flush(start + 400ms, false)) << "no read waits: wait for the interval";
+  EXPECT_TRUE(f.want_flush(start + 400ms, true)) << "a read waits: flush now";
+  EXPECT_TRUE(f.want_flush(start + 1000ms, false)) << "the interval is over";
+  f.flush_issued(start + 1000ms);
+  f.piece_verified(4);
+  EXPECT_FALSE(f.want_flush(start + 1000ms, true)) << "even a waiting read does not start a second flush";
+  EXPECT_EQ(f.flush_done(), (std::vector<int>{2, 3})) << "everything verified within the interval rode one flush";
+  EXPECT_FALSE(f.want_flush(start + 1500ms, false));
+  EXPECT_TRUE(f.want_flush(start + 2000ms, false));
+  EXPECT_EQ(f.pending(), std::vector<int>{4});
 }
 
 // ---- web seed fallback -------------------------------------------------------------------------------------
