@@ -5,8 +5,9 @@
 #
 # bench/agent-host.sh AGENT REPLAY SCENARIO HOSTDIR TORRENT SERVER_URL NAME TRACE REFERENCE DONE_FILE [PROFILE]
 #   PROFILE          a boot profile the agent fetches first (--boot-profile); empty or absent: none.
-#   full, churn      DONE_FILE gets the UNIX time at which the agent's status first showed every piece; then
-#                    HOSTDIR/mount.sha256 gets the SHA-256 of the image read back through the mount.
+#   full, churn      DONE_FILE gets the UNIX time at which the agent's status first showed every piece; once
+#                    the driver ended the timed part (HOSTDIR/../verify-now exists), HOSTDIR/mount.sha256 gets
+#                    the SHA-256 of the image read back through the mount.
 #   lazy             the boot trace is replayed through the mount as soon as it appears (the agent fetches
 #                    what the reads need first); the replay writes DONE_FILE ("time ok|mismatch").
 #   full-then-read   waits until every piece is present, then replays the trace through the mount.
@@ -56,6 +57,9 @@ case "$scenario" in
   full|churn)
     if wait_complete; then
       mark
+      # Hashing 32 hosts' copies through their mounts while the last hosts still download would slow them
+      # down: wait until the driver stopped the clock (the other systems are hashed after the run too).
+      until [ -e "$dir/../verify-now" ] || ! kill -0 "$agent_pid" 2>/dev/null; do read -r -t 0.5 -u "$nap" _ || true; done
       sha256sum "$dir/mnt/$name" | cut -c1-64 > "$dir/mount.sha256.tmp" && mv "$dir/mount.sha256.tmp" "$dir/mount.sha256"
     fi
     ;;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# One command for the benchmarks (docs/benchmarks.md): builds the harness (and swarmbootd/swarmboot-agent if
-# their targets exist), runs the driver on the netns test bed, and writes bench/results/<UTC time>/ (JSON,
-# table, plot data, PNG). Without --quick it also rewrites the generated section of docs/benchmarks.md and,
-# if the PNG is small, docs/benchmarks.png.
+# One command for the benchmarks (docs/benchmarks.md): installs what it needs (scripts/deps.sh), builds the
+# harness (and swarmbootd/swarmboot-agent if their targets exist), runs the driver on the netns test bed, and
+# writes bench/results/<UTC time>/ (JSON, table, plot data, PNG). Without --quick it also rewrites the generated
+# section of docs/benchmarks.md and, if the PNG is small, docs/benchmarks.png.
 #
-#   bench/run.sh [--quick] [--systems http,aria2,lt-default,lt-tuned,swarmboot] [--scenarios full,churn,…]
-#                [--n 1,8,16,32] [--size-mib 32] [--piece-kib 1024] [--rate-mbit 12] [--mtu 1500] [--http-max-n 8]
+#   bench/run.sh [--quick] [--systems http,aria2,lt-default,swarmboot,btfs] [--scenarios full,churn,…]
+#                [--n 1,8,32] [--http-n 1,4] [--size-mib 32] [--piece-kib 64] [--rate-mbit 8] [--mtu 9000]
 #
 # Needs root (network namespaces). Environment: BUILD_DIR (default build-bench).
 set -euo pipefail
@@ -14,6 +14,7 @@ build="${BUILD_DIR:-$root/build-bench}"
 quick=0
 for a in "$@"; do [ "$a" = "--quick" ] && quick=1; done
 
+"$root/scripts/deps.sh"
 cmake -S "$root" -B "$build" -G Ninja >/dev/null
 targets=(swarmboot-bench swarmboot-bench-peer swarmboot-bench-replay)
 for t in swarmbootd swarmboot swarmboot-agent; do

@@ -63,12 +63,13 @@ struct Options {
   std::vector<int> ns;
   std::vector<int> read_ns;   // N for lazy and full-then-read (default: ns)
   std::vector<int> churn_ns;  // N for churn (default: ns)
-  std::vector<std::string> churn_systems;  // default: every swarm in systems
+  std::vector<std::string> churn_systems;  // systems for churn
+  std::vector<std::string> read_systems;   // systems for lazy and full-then-read
   int size_mib = 32;
-  int piece_kib = 1024;
-  double rate_mbit = 12;
-  int mtu = 1500;
-  int http_max_n = 8;
+  int piece_kib = 64;
+  double rate_mbit = 8;
+  int mtu = 9000;
+  std::vector<int> http_ns;  // N for central HTTP's full distribution (its time is N·F/R by construction)
   double timeout_factor = 12;
   std::string work_dir;
   std::string out_dir;
@@ -299,6 +300,10 @@ struct Layout {
   fs::path host(int i) const { return dir / host_name(i); }
   fs::path done(int i) const { return host(i) / "done"; }
   fs::path log(const std::string& name) const { return dir / (name + ".log"); }
+  // Written when the timed part of a run is over: swarmboot hosts hash their mount only then, so that no
+  // host's verification takes CPU from the hosts still downloading (the other systems are hashed after the
+  // run as well).
+  fs::path verify_now() const { return dir / "verify-now"; }
 };
 
 std::string tracker_url(int port) { return fmt::format("http://{}:{}/announce", kServerIp, port); }
@@ -584,6 +589,7 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
   }
   auto tx1 = server_tx_bytes(bed);
   r.cpu = swarmboot::bench::summarise_cpu(cpu.finish());
+  if (auto s = write_text(L.verify_now(), "\n"); !s) log.warn("{}", s.error().message);
   if (g_interrupted) r.note = "interrupted";
   if (tx0 && tx1) r.server_tx_bytes = *tx1 - *tx0;
   if (!churners.empty()) {
@@ -746,25 +752,28 @@ Status write_outputs(const Context& ctx) {
 
 int run(int argc, char** argv) {
   Options opt;
-  std::string systems, scenarios, ns, read_ns, churn_ns, churn_systems;
+  std::string systems, scenarios, ns, read_ns, churn_ns, churn_systems, read_systems, http_ns;
   bool quick = false, no_profile = false;
   po::options_description desc("swarmboot-bench options");
   desc.add_options()("help,h", "this help")("quick", po::bool_switch(&quick),
                                             "smoke check: N ≤ 4, 8 MiB, 25 Mbit/s")(
-      "systems", po::value(&systems)->default_value("http,aria2,lt-default,lt-tuned,swarmboot,swarmboot-plain"), "comma list")(
+      "systems", po::value(&systems)->default_value("http,aria2,lt-default,swarmboot,btfs"),
+      "comma list of http, aria2, lt-default, lt-tuned, swarmboot, swarmboot-plain, btfs")(
       "scenarios", po::value(&scenarios)->default_value("full,churn,full-then-read,lazy"),
       "comma list of full, churn, full-then-read, lazy")(
-      "n", po::value(&ns)->default_value("1,8,32"), "host counts for full distribution, comma list")(
+      "n", po::value(&ns)->default_value("1,8,32"), "host counts for full distribution (not http: --http-n), comma list")(
       "read-n", po::value(&read_ns)->default_value("32"), "host counts for lazy and full-then-read")(
       "churn-n", po::value(&churn_ns)->default_value("32"), "host counts for churn")(
-      "churn-systems", po::value(&churn_systems)->default_value("lt-tuned,swarmboot,swarmboot-plain"), "systems for churn")(
+      "churn-systems", po::value(&churn_systems)->default_value("aria2,swarmboot"), "systems for churn")(
+      "read-systems", po::value(&read_systems)->default_value("swarmboot,btfs"),
+      "systems for lazy (swarmboot, btfs) and full-then-read (any but btfs)")(
       "size-mib", po::value(&opt.size_mib)->default_value(32), "image size")(
-      "piece-kib", po::value(&opt.piece_kib)->default_value(1024), "torrent piece size")(
-      "rate-mbit", po::value(&opt.rate_mbit)->default_value(12), "every link's rate, both directions")(
-      "mtu", po::value(&opt.mtu)->default_value(1500),
+      "piece-kib", po::value(&opt.piece_kib)->default_value(64), "torrent piece size")(
+      "rate-mbit", po::value(&opt.rate_mbit)->default_value(8), "every link's rate, both directions")(
+      "mtu", po::value(&opt.mtu)->default_value(9000),
       "every link's MTU (9000: jumbo frames, fewer packets for the machine to move per byte)")(
-      "http-max-n", po::value(&opt.http_max_n)->default_value(8),
-      "largest N for central HTTP (it needs N·F/R; larger N only costs time)")(
+      "http-n", po::value(&http_ns)->default_value("1,4"),
+      "host counts for central HTTP (it needs N·F/R: a larger N only costs time)")(
       "timeout-factor", po::value(&opt.timeout_factor)->default_value(6), "give up after this × bound + 30 s")(
       "work-dir", po::value(&opt.work_dir)->default_value("/dev/shm/swarmboot-bench"), "scratch (tmpfs)")(
       "out", po::value(&opt.out_dir)->required(), "results folder")(
@@ -806,20 +815,25 @@ int run(int argc, char** argv) {
     if (vm["read-n"].defaulted()) read_ns = "1,4";
     if (vm["churn-n"].defaulted()) churn_ns = "4";
     if (vm["churn-systems"].defaulted()) churn_systems = "aria2,lt-default,lt-tuned,swarmboot,swarmboot-plain";
+    if (vm["read-systems"].defaulted()) read_systems = "swarmboot,lt-tuned,btfs";
     if (vm["size-mib"].defaulted()) opt.size_mib = 8;
     if (vm["rate-mbit"].defaulted()) opt.rate_mbit = 25;
     if (vm["piece-kib"].defaulted()) opt.piece_kib = 256;
   }
   opt.read_ns = parse_ns(read_ns);
+  opt.http_ns = parse_ns(http_ns);
   opt.churn_ns = parse_ns(churn_ns);
   opt.churn_systems = split(churn_systems, ',');
+  opt.read_systems = split(read_systems, ',');
   static const std::set<std::string> known_systems = {"http",      "aria2",          "lt-default", "lt-tuned",
                                                       "swarmboot", "swarmboot-plain", "btfs"};
   static const std::set<std::string> known_scenarios = {"full", "churn", "full-then-read", "lazy"};
-  for (const auto& s : opt.systems) {
-    if (!known_systems.count(s)) {
-      std::cerr << "swarmboot-bench: unknown system '" << s << "'\n";
-      return 2;
+  for (const auto* list : {&opt.systems, &opt.churn_systems, &opt.read_systems}) {
+    for (const auto& s : *list) {
+      if (!known_systems.count(s)) {
+        std::cerr << "swarmboot-bench: unknown system '" << s << "'\n";
+        return 2;
+      }
     }
   }
   for (const auto& s : opt.scenarios) {
@@ -828,20 +842,8 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
-  for (int n : opt.ns) {
-    if (n < 1 || n > 250) {
-      std::cerr << "swarmboot-bench: N must be 1 to 250\n";
-      return 2;
-    }
-  }
-  for (int n : opt.read_ns) {
-    if (n < 1 || n > 250) {
-      std::cerr << "swarmboot-bench: N must be 1 to 250\n";
-      return 2;
-    }
-  }
-  for (int n : opt.churn_ns) {
-    if (n < 1 || n > 250) {
+  for (const auto* list : {&opt.ns, &opt.http_ns, &opt.read_ns, &opt.churn_ns}) {
+    if (std::any_of(list->begin(), list->end(), [](int n) { return n < 1 || n > 250; })) {
       std::cerr << "swarmboot-bench: N must be 1 to 250\n";
       return 2;
     }
@@ -884,7 +886,13 @@ int run(int argc, char** argv) {
 
   // Which combinations make sense: churn and the read scenarios need a swarm; lazy needs a lazy system.
   for (const auto& scenario : opt.scenarios) {
-    const auto& ns_here = scenario == "churn" ? opt.churn_ns : scenario == "full" ? opt.ns : opt.read_ns;
+    std::vector<int> ns_here = scenario == "churn" ? opt.churn_ns : scenario == "full" ? opt.ns : opt.read_ns;
+    if (scenario == "full") {
+      // Central HTTP has its own host counts: those not in --n run after them.
+      for (int n : opt.http_ns) {
+        if (std::find(ns_here.begin(), ns_here.end(), n) == ns_here.end()) ns_here.push_back(n);
+      }
+    }
     for (int n : ns_here) {
       for (const auto& system : opt.systems) {
         if (g_interrupted) break;
@@ -893,10 +901,16 @@ int run(int argc, char** argv) {
                                         opt.churn_systems.end())) {
           continue;
         }
+        const bool reads = scenario == "lazy" || scenario == "full-then-read";
+        if (reads && std::find(opt.read_systems.begin(), opt.read_systems.end(), system) == opt.read_systems.end()) {
+          continue;
+        }
         if (scenario == "lazy" && system != "swarmboot" && system != "btfs") continue;
         if (system == "btfs" && scenario != "lazy") continue;
-        if (scenario == "full-then-read" && system != "swarmboot" && system != "lt-tuned") continue;
-        if (system == "http" && n > opt.http_max_n) continue;
+        if (scenario == "full") {
+          const auto& wanted = system == "http" ? opt.http_ns : opt.ns;
+          if (std::find(wanted.begin(), wanted.end(), n) == wanted.end()) continue;
+        }
         ctx.log.info("run: {} {} N={}", system, scenario, n);
         ctx.results.push_back(run_case(ctx, system, scenario, n));
         prune_image_copies(fs::path(ctx.opt.work_dir) / fmt::format("run-{}-{}-n{}", system, scenario, n));
