@@ -61,8 +61,8 @@ struct Options {
   std::vector<std::string> systems;
   std::vector<std::string> scenarios;
   std::vector<int> ns;
-  std::vector<int> read_ns;   // N for lazy and full-then-read (default: ns)
-  std::vector<int> churn_ns;  // N for churn (default: ns)
+  std::vector<int> read_ns;   // N for lazy and full-then-read
+  std::vector<int> churn_ns;  // N for churn
   std::vector<std::string> churn_systems;  // systems for churn
   std::vector<std::string> read_systems;   // systems for lazy and full-then-read
   int size_mib = 32;

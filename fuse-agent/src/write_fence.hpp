@@ -10,9 +10,10 @@
 //
 // A flush is not free: async_release_files closes the cache file, so mmap_disk_io unmaps its whole view
 // (a TLB shootdown on every core the process ran on) and the next write or upload maps and faults it in
-// again. Flushing after every verified piece put munmap's TLB flushes at ~10% of both cores during a full
-// distribution at N = 32 (perf, docs/benchmarks.md). So unless a read is waiting, flushes are at least
-// `min_interval` apart; a parked read asks for one at once ("urgent").
+// again. Flushing after every verified piece put 16% of both cores' perf samples under munmap (12% in TLB
+// shootdowns) during a full distribution at N = 32; at most one flush a second, 3.5% (docs/benchmarks.md).
+// So unless a read is waiting, flushes are at least `min_interval` apart; a parked read asks for one at once
+// ("urgent").
 //
 // This class is that bookkeeping, pure: verified pieces wait as "pending"; one flush at a time takes all
 // pending pieces with it; its completion makes exactly those readable. Flushes batch naturally: everything
