@@ -1,6 +1,8 @@
 // Boot profile pieces and the read recorder (see boot_profile.hpp).
 #include "boot_profile.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace swarmboot::agent {
@@ -34,14 +36,15 @@ bool ReadRecorder::record(std::int64_t offset, std::int64_t length) {
   return fresh;
 }
 
-ProfileFirst::ProfileFirst(const std::vector<int>& profile, int num_pieces, int release_at)
-    : in_profile_(static_cast<size_t>(num_pieces), false), pending_(in_profile_), release_at_(release_at) {
+ProfileFirst::ProfileFirst(const std::vector<int>& profile, int num_pieces, int min_overlap)
+    : in_profile_(static_cast<size_t>(num_pieces), false), pending_(in_profile_) {
   for (int p : profile) {
     if (p < 0 || p >= num_pieces || pending_[static_cast<size_t>(p)]) continue;
     in_profile_[static_cast<size_t>(p)] = true;
     pending_[static_cast<size_t>(p)] = true;
     ++missing_;
   }
+  release_at_ = std::max(min_overlap, missing_ / 2);
   released_ = missing_ <= release_at_;
 }
 

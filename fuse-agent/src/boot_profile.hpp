@@ -37,15 +37,19 @@ class ReadRecorder {
   std::string text_;
 };
 
-// Profile first: a fresh host downloads nothing but its profile until all but the last few profile pieces are
-// held, then the background starts (priority 0 → 1). Priorities alone are not strict (above), and a host's
-// downlink is the limit: with the background at 1 the profile pieces shared the link with everything else and
-// reached each host only near the end of its whole download. The last `release_at` pieces overlap with the
-// start of the background, and keep the torrent from ever being "finished" with only the profile held
-// (libtorrent would then announce upload-only and drop its connections to seeds).
+// Profile first: a fresh host downloads nothing but its profile until half of it is held (or all but
+// `min_overlap` pieces, if that comes sooner), then the background starts (priority 0 -> 1). Priorities alone
+// are not strict (above), and a host's downlink is the limit: with the background at 1 from the start the profile
+// pieces shared the link with everything else and reached each host only near the end of its whole download.
+// Holding the background until all but 8 of a 70-piece profile were in cost the other way: the whole rack
+// trades only profile pieces, the server runs out of unclaimed ones to send and idles, and full distribution at
+// N = 32 took 46.8-47.9 s against 44.2-44.9 s without a profile; releasing at half took 44.2 s with the lazy
+// boot unchanged (13.7 s against 13.0 s; docs/benchmarks.md, "Releasing the background at half the profile").
+// The overlap keeps the torrent from ever being "finished" with only the profile held (libtorrent would then
+// announce upload-only and drop its connections to seeds).
 class ProfileFirst {
  public:
-  ProfileFirst(const std::vector<int>& profile, int num_pieces, int release_at);
+  ProfileFirst(const std::vector<int>& profile, int num_pieces, int min_overlap);
 
   // Nothing to hold back: the profile is short, or (after piece_held) nearly complete.
   bool released() const { return released_; }
@@ -59,7 +63,7 @@ class ProfileFirst {
   std::vector<bool> in_profile_;
   std::vector<bool> pending_;  // profile pieces not yet held
   int missing_ = 0;
-  int release_at_;
+  int release_at_ = 0;  // released once at most this many profile pieces are missing
   bool released_ = false;
 };
 

@@ -131,8 +131,8 @@ Status ImageAgent::start() {
       // the rest puts a profile piece first unless it is seven times as widespread — and then it is easy to
       // get anyway. The background keeps its rarest-first order among itself. Reads' deadlines still go
       // first: libtorrent requests its time-critical list before the picker runs.
-      // A fresh host (no cache file, so nothing held) also holds the background back until the profile is
-      // nearly in (ProfileFirst); a host resuming a cache has most of its profile already and does not.
+      // A fresh host (no cache file, so nothing held) also holds the background back until half the profile is
+      // in (ProfileFirst); a host resuming a cache has most of its profile already and does not.
       const bool fresh = !fs::exists(cache_file());
       if (fresh) profile_first_.emplace(*pieces, torrent_.num_pieces, kProfileOverlapPieces);
       const bool hold = profile_first_ && !profile_first_->released();
@@ -140,7 +140,7 @@ Status ImageAgent::start() {
                                   hold ? lt::dont_download : lt::low_priority);
       for (int p : *pieces) atp.piece_priorities[static_cast<size_t>(p)] = lt::top_priority;
       log_.info("boot profile {}: {} pieces first{}", options_.boot_profile, pieces->size(),
-                hold ? ", the rest once all but the last few are in" : "");
+                hold ? ", the rest once half of them are in" : "");
     }
   }
 
@@ -291,7 +291,7 @@ void ImageAgent::release_background() {
     background.emplace_back(lt::piece_index_t(p), lt::low_priority);
   }
   handle_.prioritize_pieces(background);
-  log_.info("boot profile nearly in: downloading the other {} pieces", background.size());
+  log_.info("boot profile half in: downloading the other {} pieces", background.size());
 }
 
 void ImageAgent::resync_from_libtorrent(bool through_fence) {

@@ -127,7 +127,7 @@ class ImageAgent {
   std::mutex read_ahead_mutex_;
   ReadAhead read_ahead_;                                   // guarded by read_ahead_mutex_
 
-  // Pieces that overlap the end of the boot profile with the start of the background (ProfileFirst).
+  // At least this many profile pieces overlap the start of the background (ProfileFirst).
   static constexpr int kProfileOverlapPieces = 8;
   std::optional<ProfileFirst> profile_first_;              // set by start(); then the alert thread only
 

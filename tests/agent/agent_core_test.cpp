@@ -376,8 +376,8 @@ TEST(BootProfile, TheRecorderWritesAReadOnlyWhenItTouchesANewPiece) {
   EXPECT_EQ(profile_pieces(*ranges, g), (std::vector<int>{0, 1, 2, 9}));
 }
 
-TEST(BootProfile, TheBackgroundStartsWhenAllButTheLastFewProfilePiecesAreHeld) {
-  ProfileFirst pf({7, 2, 5, 9, 2}, 10, 1);  // 4 distinct pieces; release with one missing
+TEST(BootProfile, TheBackgroundStartsOnceHalfTheProfileIsHeld) {
+  ProfileFirst pf({7, 2, 5, 9, 2, 1, 4, 8, 0}, 10, 1);  // 8 distinct pieces; release with 4 missing
   EXPECT_FALSE(pf.released());
   EXPECT_TRUE(pf.in_profile(5));
   EXPECT_FALSE(pf.in_profile(3));
@@ -386,16 +386,25 @@ TEST(BootProfile, TheBackgroundStartsWhenAllButTheLastFewProfilePiecesAreHeld) {
   EXPECT_FALSE(pf.piece_held(7));
   EXPECT_FALSE(pf.piece_held(7));  // the same piece again counts once
   EXPECT_FALSE(pf.piece_held(2));
-  EXPECT_FALSE(pf.released());
-  EXPECT_TRUE(pf.piece_held(9));  // one missing: release, exactly once
-  EXPECT_TRUE(pf.released());
   EXPECT_FALSE(pf.piece_held(5));
+  EXPECT_FALSE(pf.released());
+  EXPECT_TRUE(pf.piece_held(9));  // half held: release, exactly once
+  EXPECT_TRUE(pf.released());
+  EXPECT_FALSE(pf.piece_held(1));
+}
+
+TEST(BootProfile, AShortProfileReleasesWithAllButTheOverlapHeld) {
+  ProfileFirst pf({0, 1, 2, 3, 4, 5}, 10, 4);  // half would be 3 missing; the overlap of 4 comes sooner
+  EXPECT_FALSE(pf.released());
+  EXPECT_FALSE(pf.piece_held(0));
+  EXPECT_TRUE(pf.piece_held(1));
+  EXPECT_TRUE(pf.released());
 }
 
 TEST(BootProfile, AShortProfileHoldsNothingBack) {
   EXPECT_TRUE(ProfileFirst({1, 2}, 10, 2).released());
   EXPECT_TRUE(ProfileFirst({}, 10, 0).released());
-  EXPECT_FALSE(ProfileFirst({1, 2, 3}, 10, 2).released());
+  EXPECT_FALSE(ProfileFirst({1, 2, 3}, 10, 0).released());
   ProfileFirst forced({1, 2, 3}, 10, 0);
   forced.release();
   EXPECT_TRUE(forced.released());
