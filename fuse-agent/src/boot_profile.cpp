@@ -44,21 +44,22 @@ ProfileFirst::ProfileFirst(const std::vector<int>& profile, int num_pieces, int 
     pending_[static_cast<size_t>(p)] = true;
     ++missing_;
   }
-  release_at_ = std::max(min_overlap, missing_ / 2);
-  released_ = missing_ <= release_at_;
+  release_reading_ = min_overlap;
+  release_unread_ = std::max(min_overlap, missing_ / 2);
+  released_ = missing_ <= release_reading_;
 }
 
 bool ProfileFirst::in_profile(int piece) const {
   return piece >= 0 && piece < static_cast<int>(in_profile_.size()) && in_profile_[static_cast<size_t>(piece)];
 }
 
-bool ProfileFirst::piece_held(int piece) {
+bool ProfileFirst::piece_held(int piece, bool reading) {
   if (released_) return false;
   if (in_profile(piece) && pending_[static_cast<size_t>(piece)]) {
     pending_[static_cast<size_t>(piece)] = false;
     --missing_;
   }
-  if (missing_ > release_at_) return false;
+  if (missing_ > (reading ? release_reading_ : release_unread_)) return false;
   released_ = true;
   return true;
 }

@@ -37,14 +37,16 @@ class ReadRecorder {
   std::string text_;
 };
 
-// Profile first: a fresh host downloads nothing but its profile until half of it is held (or all but
-// `min_overlap` pieces, if that comes sooner), then the background starts (priority 0 -> 1). Priorities alone
-// are not strict (above), and a host's downlink is the limit: with the background at 1 from the start the profile
-// pieces shared the link with everything else and reached each host only near the end of its whole download.
-// Holding the background until all but 8 of a 70-piece profile were in cost the other way: the whole rack
-// trades only profile pieces, the server runs out of unclaimed ones to send and idles, and full distribution at
-// N = 32 took 46.8-47.9 s against 44.2-44.9 s without a profile; releasing at half took 44.2 s with the lazy
-// boot unchanged (13.7 s against 13.0 s; docs/benchmarks.md, "Releasing the background at half the profile").
+// Profile first: a fresh host downloads nothing but its profile, then the background starts (priority 0 -> 1):
+//   - while the mount is being read (a boot is under way), once all but `min_overlap` profile pieces are held.
+//     Priorities alone are not strict (above), and a host's downlink is the limit: with the background at 1
+//     from the start the profile pieces shared the link with everything else and reached each host only near
+//     the end of its whole download; released at half the profile, a rack's lazy boot at N = 32 took 12.5-15.6 s
+//     against 12.1-13.0 s (docs/benchmarks.md, "Reading the default run (2026-11-28 ...)").
+//   - while nothing has read the mount, once half the profile is held (or all but `min_overlap`, if sooner).
+//     Holding out for all but 8 of a 70-piece profile left the whole rack trading only profile pieces: the
+//     server ran out of unclaimed ones and idled, and full distribution at N = 32 took 46.8-47.9 s against
+//     44.1-44.2 s released at half.
 // The overlap keeps the torrent from ever being "finished" with only the profile held (libtorrent would then
 // announce upload-only and drop its connections to seeds).
 class ProfileFirst {
@@ -53,8 +55,9 @@ class ProfileFirst {
 
   // Nothing to hold back: the profile is short, or (after piece_held) nearly complete.
   bool released() const { return released_; }
-  // A piece became held; true exactly once, when the background should start.
-  bool piece_held(int piece);
+  // A piece became held; true exactly once, when the background should start. `reading`: the mount has been
+  // read since the agent started.
+  bool piece_held(int piece, bool reading);
   // Start the background now, whatever is missing.
   void release() { released_ = true; }
   bool in_profile(int piece) const;
@@ -63,7 +66,8 @@ class ProfileFirst {
   std::vector<bool> in_profile_;
   std::vector<bool> pending_;  // profile pieces not yet held
   int missing_ = 0;
-  int release_at_ = 0;  // released once at most this many profile pieces are missing
+  int release_reading_ = 0;  // released once at most this many profile pieces are missing, while read
+  int release_unread_ = 0;   // ... while nothing has read the mount
   bool released_ = false;
 };
 

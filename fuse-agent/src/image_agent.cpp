@@ -131,8 +131,9 @@ Status ImageAgent::start() {
       // the rest puts a profile piece first unless it is seven times as widespread — and then it is easy to
       // get anyway. The background keeps its rarest-first order among itself. Reads' deadlines still go
       // first: libtorrent requests its time-critical list before the picker runs.
-      // A fresh host (no cache file, so nothing held) also holds the background back until half the profile is
-      // in (ProfileFirst); a host resuming a cache has most of its profile already and does not.
+      // A fresh host (no cache file, so nothing held) also holds the background back until the profile is
+      // nearly in, or half in while nothing reads the mount (ProfileFirst); a host resuming a cache has most
+      // of its profile already and does not.
       const bool fresh = !fs::exists(cache_file());
       if (fresh) profile_first_.emplace(*pieces, torrent_.num_pieces, kProfileOverlapPieces);
       const bool hold = profile_first_ && !profile_first_->released();
@@ -140,7 +141,7 @@ Status ImageAgent::start() {
                                   hold ? lt::dont_download : lt::low_priority);
       for (int p : *pieces) atp.piece_priorities[static_cast<size_t>(p)] = lt::top_priority;
       log_.info("boot profile {}: {} pieces first{}", options_.boot_profile, pieces->size(),
-                hold ? ", the rest once half of them are in" : "");
+                hold ? ", the rest once nearly all are in (half, while nothing reads the mount)" : "");
     }
   }
 
@@ -173,6 +174,7 @@ void ImageAgent::read(fuse_req_t req, size_t size, off_t offset) {
     return;
   }
   const PieceRange range = geometry_.pieces_for(offset, length);
+  if (!mount_read_.load(std::memory_order_relaxed)) mount_read_.store(true, std::memory_order_relaxed);
   if (recorder_) {
     std::lock_guard lock(recorder_mutex_);
     if (recorder_->record(offset, length)) recorder_dirty_ = true;
@@ -270,7 +272,7 @@ bool ImageAgent::ensure_cache_fd() {
 void ImageAgent::mark_readable(int piece) {
   if (!readable_.set(piece)) return;
   log_.debug("piece {} readable", piece);
-  if (profile_first_ && profile_first_->piece_held(piece)) release_background();
+  profile_piece_held(piece);
   std::vector<PendingRead> ready;
   {
     std::lock_guard lock(reads_mutex_);
@@ -283,7 +285,14 @@ void ImageAgent::mark_readable(int piece) {
   for (const auto& r : ready) reply_from_cache(r.req, r.offset, r.length, r.started);
 }
 
-void ImageAgent::release_background() {
+void ImageAgent::profile_piece_held(int piece) {
+  if (!profile_first_) return;
+  const bool reading = mount_read_.load(std::memory_order_relaxed);
+  if (profile_first_->piece_held(piece, reading))
+    release_background(reading ? "nearly in (the mount is being read)" : "half in (nothing has read the mount)");
+}
+
+void ImageAgent::release_background(std::string_view why) {
   // Pieces a read already asked for are at priority 7 with a deadline: left alone.
   std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> background;
   for (int p = 0; p < torrent_.num_pieces; ++p) {
@@ -291,7 +300,7 @@ void ImageAgent::release_background() {
     background.emplace_back(lt::piece_index_t(p), lt::low_priority);
   }
   handle_.prioritize_pieces(background);
-  log_.info("boot profile half in: downloading the other {} pieces", background.size());
+  log_.info("boot profile {}: downloading the other {} pieces", why, background.size());
 }
 
 void ImageAgent::resync_from_libtorrent(bool through_fence) {
@@ -320,7 +329,7 @@ void ImageAgent::handle_alerts() {
       // download next does not depend on that, so the boot profile counts the piece as held now.
       const int piece = static_cast<int>(pf->piece_index);
       fence_.piece_verified(piece);
-      if (profile_first_ && profile_first_->piece_held(piece)) release_background();
+      profile_piece_held(piece);
     } else if (lt::alert_cast<lt::cache_flushed_alert>(a)) {
       std::vector<int> done = fence_.flush_done();
       if (!done.empty() && ensure_cache_fd())
@@ -341,7 +350,7 @@ void ImageAgent::handle_alerts() {
       if (profile_first_ && !profile_first_->released()) {
         log_.warn("boot profile complete before the rest was asked for; asking now");
         profile_first_->release();
-        release_background();
+        release_background("complete");
       } else {
         log_.info("image complete; seeding");
       }

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -86,7 +87,8 @@ class ImageAgent {
   void handle_alerts();
   void mark_readable(int piece);
   void resync_from_libtorrent(bool through_fence);
-  void release_background();
+  void profile_piece_held(int piece);
+  void release_background(std::string_view why);
   void expire_parked_reads();
   void request_pieces(const std::vector<int>& critical, const std::vector<Prefetch>& prefetch);
   void reply_from_cache(fuse_req_t req, std::int64_t offset, std::int64_t length,
@@ -130,6 +132,7 @@ class ImageAgent {
   // At least this many profile pieces overlap the start of the background (ProfileFirst).
   static constexpr int kProfileOverlapPieces = 8;
   std::optional<ProfileFirst> profile_first_;              // set by start(); then the alert thread only
+  std::atomic<bool> mount_read_{false};                    // set by the first FUSE read: a boot is under way
 
   // Without a waiting read, cache flushes (write_fence.hpp) at most this often.
   static constexpr std::chrono::milliseconds kUnforcedFlushInterval{1000};

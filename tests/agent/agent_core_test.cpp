@@ -376,39 +376,54 @@ TEST(BootProfile, TheRecorderWritesAReadOnlyWhenItTouchesANewPiece) {
   EXPECT_EQ(profile_pieces(*ranges, g), (std::vector<int>{0, 1, 2, 9}));
 }
 
-TEST(BootProfile, TheBackgroundStartsOnceHalfTheProfileIsHeld) {
-  ProfileFirst pf({7, 2, 5, 9, 2, 1, 4, 8, 0}, 10, 1);  // 8 distinct pieces; release with 4 missing
+TEST(BootProfile, WhileTheMountIsReadTheBackgroundWaitsForAllButTheOverlap) {
+  ProfileFirst pf({7, 2, 5, 9, 2}, 10, 1);  // 4 distinct pieces; release with one missing
   EXPECT_FALSE(pf.released());
   EXPECT_TRUE(pf.in_profile(5));
   EXPECT_FALSE(pf.in_profile(3));
   EXPECT_FALSE(pf.in_profile(10));
-  EXPECT_FALSE(pf.piece_held(3));  // not in the profile
-  EXPECT_FALSE(pf.piece_held(7));
-  EXPECT_FALSE(pf.piece_held(7));  // the same piece again counts once
-  EXPECT_FALSE(pf.piece_held(2));
-  EXPECT_FALSE(pf.piece_held(5));
+  EXPECT_FALSE(pf.piece_held(3, true));  // not in the profile
+  EXPECT_FALSE(pf.piece_held(7, true));
+  EXPECT_FALSE(pf.piece_held(7, true));  // the same piece again counts once
+  EXPECT_FALSE(pf.piece_held(2, true));  // half held, but a boot is reading
   EXPECT_FALSE(pf.released());
-  EXPECT_TRUE(pf.piece_held(9));  // half held: release, exactly once
+  EXPECT_TRUE(pf.piece_held(9, true));  // one missing: release, exactly once
   EXPECT_TRUE(pf.released());
-  EXPECT_FALSE(pf.piece_held(1));
+  EXPECT_FALSE(pf.piece_held(5, true));
 }
 
-TEST(BootProfile, AShortProfileReleasesWithAllButTheOverlapHeld) {
-  ProfileFirst pf({0, 1, 2, 3, 4, 5}, 10, 4);  // half would be 3 missing; the overlap of 4 comes sooner
+TEST(BootProfile, WhileNothingReadsTheMountTheBackgroundStartsAtHalfTheProfile) {
+  ProfileFirst pf({7, 2, 5, 9, 1, 4, 8, 0}, 10, 1);  // 8 distinct pieces: release with 4 missing
+  EXPECT_FALSE(pf.piece_held(7, false));
+  EXPECT_FALSE(pf.piece_held(2, false));
+  EXPECT_FALSE(pf.piece_held(5, false));
   EXPECT_FALSE(pf.released());
-  EXPECT_FALSE(pf.piece_held(0));
-  EXPECT_TRUE(pf.piece_held(1));
+  EXPECT_TRUE(pf.piece_held(9, false));
   EXPECT_TRUE(pf.released());
+  EXPECT_FALSE(pf.piece_held(1, false));
+
+  // A short profile: all but the overlap (4 missing) comes before half (3 missing).
+  ProfileFirst short_one({0, 1, 2, 3, 4, 5}, 10, 4);
+  EXPECT_FALSE(short_one.piece_held(0, false));
+  EXPECT_TRUE(short_one.piece_held(1, false));
+
+  // Reads that start after half the profile is in hold the background until all but the overlap.
+  ProfileFirst late({7, 2, 5, 9, 1, 4, 8, 0}, 10, 1);
+  EXPECT_FALSE(late.piece_held(7, false));
+  EXPECT_FALSE(late.piece_held(2, false));
+  EXPECT_FALSE(late.piece_held(5, false));
+  EXPECT_FALSE(late.piece_held(9, true));
+  EXPECT_FALSE(late.released());
 }
 
 TEST(BootProfile, AShortProfileHoldsNothingBack) {
   EXPECT_TRUE(ProfileFirst({1, 2}, 10, 2).released());
   EXPECT_TRUE(ProfileFirst({}, 10, 0).released());
-  EXPECT_FALSE(ProfileFirst({1, 2, 3}, 10, 0).released());
+  EXPECT_FALSE(ProfileFirst({1, 2, 3}, 10, 2).released());
   ProfileFirst forced({1, 2, 3}, 10, 0);
   forced.release();
   EXPECT_TRUE(forced.released());
-  EXPECT_FALSE(forced.piece_held(1));
+  EXPECT_FALSE(forced.piece_held(1, true));
 }
 
 // ---- command line ------------------------------------------------------------------------------------------
