@@ -37,16 +37,17 @@ class ReadRecorder {
   std::string text_;
 };
 
-// Profile first: a fresh host downloads nothing but its profile, then the background starts (priority 0 -> 1):
-//   - while the mount is being read (a boot is under way), once all but `min_overlap` profile pieces are held.
-//     Priorities alone are not strict (above), and a host's downlink is the limit: with the background at 1
-//     from the start the profile pieces shared the link with everything else and reached each host only near
-//     the end of its whole download; released at half the profile, a rack's lazy boot at N = 32 took 12.5-15.6 s
-//     against 12.1-13.0 s (docs/benchmarks.md, "Reading the default run (2026-11-28 ...)").
-//   - while nothing has read the mount, once half the profile is held (or all but `min_overlap`, if sooner).
-//     Holding out for all but 8 of a 70-piece profile left the whole rack trading only profile pieces: the
-//     server ran out of unclaimed ones and idled, and full distribution at N = 32 took 46.8-47.9 s against
-//     44.1-44.2 s released at half.
+// Profile first: a fresh host downloads nothing but its profile, then the background starts (priority 0
+// -> 1):
+//   - while the mount is being read (a boot is under way), once all but `min_overlap` profile pieces are
+//     held. Priorities alone are not strict (above), and a host's downlink is the limit: with the background
+//     at 1 from the start the profile pieces shared the link with everything else and reached each host only
+//     near the end of its whole download; released at half the profile, a rack's lazy boot at N = 32 took
+//     12.5-15.6 s against 12.1-13.0 s (docs/benchmarks.md, "Reading the default run (2026-11-28 ...)").
+//   - while nothing has read the mount, once half the profile is held (or all but `min_overlap`, if
+//     sooner). Holding out for all but 8 of a 70-piece profile left the whole rack trading only profile
+//     pieces: the server ran out of unclaimed ones and idled, and full distribution at N = 32 took
+//     46.8-47.9 s against 44.1-44.2 s released at half.
 // The overlap keeps the torrent from ever being "finished" with only the profile held (libtorrent would then
 // announce upload-only and drop its connections to seeds).
 class ProfileFirst {

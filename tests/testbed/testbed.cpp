@@ -90,7 +90,7 @@ Status TestBed::add_host(const HostSpec& host) {
       // A new namespace inherits the machine's congestion control, and machines differ: this one's kernel
       // defaults to BBR, under which 32 hosts' flows into 8 Mbit/s ports retransmitted 305-10922 segments per
       // host in one run (cubic: 100-169) and took 85-98% of both cores instead of 79-88% (docs/benchmarks.md,
-      // "Congestion control"). Hosts on a rack run their distribution's default: Linux's, cubic.
+      // "Reading the default run (2026-11-28 ...)"). Hosts on a rack run their distribution's default: cubic.
       {"ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=cubic"},
       {"ip", "-n", ns, "link", "add", "eth0", "mtu", std::to_string(host.mtu), "type", "veth", "peer", "name", veth_br,
        "mtu", std::to_string(host.mtu), "netns", fab},
