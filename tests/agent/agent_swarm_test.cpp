@@ -306,8 +306,8 @@ TEST_F(AgentSwarm, ABootProfileRecordedFromReadsIsFetchedFirstByTheNextHost) {
   ASSERT_TRUE(wait_until([&] { return a2.st().value("pieces_have", 0) >= want + 2; }, 60s)) << a2.log();
   EXPECT_LT(a2.st().value("pieces_have", 0), torrent_.num_pieces);
   EXPECT_NE(a2.log().find("boot profile"), std::string::npos) << a2.log();
-  // Profile first: h2 (fresh, reading nothing) downloaded no other piece before half its profile was in (it
-  // reads nothing), and the profile still came first (one seed: priority 7 against 1 decides).
+  // Profile first: h2 (fresh, reading nothing) downloaded no other piece before half its profile was in, and
+  // the profile still came first (one seed: priority 7 against 1 decides).
   EXPECT_NE(a2.log().find("downloading the other " + std::to_string(torrent_.num_pieces - want) + " pieces"),
             std::string::npos) << a2.log();
   // The cache file is sparse: a piece not yet downloaded reads as zeros, never as the image's random bytes.
