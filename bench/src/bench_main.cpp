@@ -512,6 +512,11 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
       return r;
     }
   }
+  // 33 namespaces in a full mesh already need more dynamic ARP entries than the machine-wide cap.
+  if (auto s = bed.pin_neighbours(); !s) {
+    r.note = s.error().message;
+    return r;
+  }
   if (auto s = start_server(ctx, bed, system, L); !s) {
     r.note = s.error().message;
     log.warn("{}", r.note);

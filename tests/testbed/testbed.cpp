@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -14,10 +16,16 @@ namespace swarmboot::testbed {
 using swarmboot::Error;
 using swarmboot::Result;
 using swarmboot::run_checked;
+using swarmboot::ProcessOptions;
 using swarmboot::run_process;
 using swarmboot::Status;
 
 namespace {
+
+// Locally administered, unique within one test bed (hosts are on its bridge only): 02:73:62 ("sb"), index.
+std::string host_mac(size_t index) {
+  return fmt::format("02:73:62:{:02x}:{:02x}:{:02x}", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff);
+}
 
 std::string tbf_rate(double mbit) { return std::to_string(static_cast<long>(mbit * 1000)) + "kbit"; }
 
@@ -81,7 +89,7 @@ Status TestBed::setup_fabric() {
 Status TestBed::add_host(const HostSpec& host) {
   const std::string ns = netns(host.name);
   const std::string fab = fabric_netns();
-  const std::string veth_host = "vh" + std::to_string(hosts_.size());
+  const std::string mac = host_mac(hosts_.size());
   const std::string veth_br = "vb" + std::to_string(hosts_.size());
   if (auto r = run_checked({"ip", "netns", "add", ns}); !r) return wrap("could not add host " + host.name, r.error());
   namespaces_.push_back(ns);
@@ -92,20 +100,37 @@ Status TestBed::add_host(const HostSpec& host) {
       // host in one run (cubic: 100-169) and took 85-98% of both cores instead of 79-88% (docs/benchmarks.md,
       // "Reading the default run (2026-11-28 ...)"). Hosts on a rack run their distribution's default: cubic.
       {"ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=cubic"},
-      {"ip", "-n", ns, "link", "add", "eth0", "mtu", std::to_string(host.mtu), "type", "veth", "peer", "name", veth_br,
-       "mtu", std::to_string(host.mtu), "netns", fab},
+      {"ip", "-n", ns, "link", "add", "eth0", "address", mac, "mtu", std::to_string(host.mtu), "type", "veth", "peer",
+       "name", veth_br, "mtu", std::to_string(host.mtu), "netns", fab},
       {"ip", "-n", ns, "addr", "add", host.address, "dev", "eth0"},
       {"ip", "-n", ns, "link", "set", "eth0", "up"},
       {"ip", "-n", fab, "link", "set", veth_br, "master", "br0"},
       {"ip", "-n", fab, "link", "set", veth_br, "up"},
   };
-  (void)veth_host;
   for (const auto& argv : steps) {
     if (auto r = run_checked(argv); !r) return wrap("could not add host " + host.name, r.error());
   }
   if (auto s = shape(ns, "eth0", host.rate_mbit); !s) return s;
   if (auto s = shape(fab, veth_br, host.rate_mbit); !s) return s;
-  hosts_.emplace_back(host.name, host.address);
+  hosts_.push_back({host.name, host.address, mac});
+  return {};
+}
+
+Status TestBed::pin_neighbours() {
+  for (const auto& host : hosts_) {
+    std::string batch;
+    for (const auto& other : hosts_) {
+      if (other.name == host.name) continue;
+      batch += fmt::format("neigh replace {} lladdr {} dev eth0 nud permanent\n",
+                           other.address.substr(0, other.address.find('/')), other.mac);
+    }
+    if (batch.empty()) continue;
+    ProcessOptions opts;
+    opts.stdin_data = std::move(batch);
+    if (auto r = run_checked({"ip", "-n", netns(host.name), "-batch", "-"}, opts); !r) {
+      return wrap("could not pin the neighbours of host " + host.name, r.error());
+    }
+  }
   return {};
 }
 
@@ -121,8 +146,8 @@ Status TestBed::add_tap(const std::string& tap_name, double rate_mbit) {
 }
 
 std::string TestBed::ip(const std::string& host) const {
-  for (const auto& [name, addr] : hosts_) {
-    if (name == host) return addr.substr(0, addr.find('/'));
+  for (const auto& h : hosts_) {
+    if (h.name == host) return h.address.substr(0, h.address.find('/'));
   }
   return "";
 }

@@ -39,6 +39,15 @@ class TestBed {
 
   swarmboot::Status add_host(const HostSpec& host);
 
+  // Gives every host a permanent neighbour entry for every other host added so far, so that no host needs
+  // ARP to reach another. Call it after adding many hosts: the kernel's ARP table is shared by all network
+  // namespaces, and its dynamic entries are capped machine-wide (net.ipv4.neigh.default.gc_thresh3, 1024 by
+  // default). N hosts talking to each other need about N·N of them: at N = 64 the cap was hit ("arp_cache:
+  // neighbor table overflow!" in the kernel log) and late-started hosts reached no one for minutes.
+  // Permanent entries are exempt from that cap, and they change nothing outside the test's namespaces.
+  // Taps (QEMU machines) keep ARP.
+  swarmboot::Status pin_neighbours();
+
   // Makes a tap device enslaved to the bridge inside the fabric namespace, for a QEMU machine that is
   // started inside the fabric namespace with `-netdev tap,ifname=<tap>,script=no,downscript=no`.
   swarmboot::Status add_tap(const std::string& tap_name, double rate_mbit = 0);
@@ -68,7 +77,12 @@ class TestBed {
 
   std::string prefix_;
   std::vector<std::string> namespaces_;
-  std::vector<std::pair<std::string, std::string>> hosts_;  // name, address/prefix
+  struct Host {
+    std::string name;
+    std::string address;  // with prefix length
+    std::string mac;      // eth0's, fixed by the test bed so that neighbours can be pinned
+  };
+  std::vector<Host> hosts_;
   std::vector<pid_t> children_;
 };
 
