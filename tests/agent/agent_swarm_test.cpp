@@ -1,7 +1,9 @@
 // swarmboot-agent in a real swarm: a seed and agents in test-bed namespaces on shaped links. Reads issued
 // while the image is still arriving return exactly its bytes; a squashfs loop-mounted from the FUSE file
 // serves its files before the download completes; an agent killed mid-download resumes without fetching
-// everything again; a peer sending corrupt data corrupts nobody; with the seed gone, the web seed delivers.
+// everything again; a peer sending corrupt data corrupts nobody; with the seed gone, the web seed delivers; a
+// boot profile recorded from one host's reads comes first on the next, held until half of it is in, or until
+// nearly all of it is in while the host's mount is being read.
 #include <gtest/gtest.h>
 
 #include <csignal>
