@@ -512,7 +512,8 @@ RunResult run_case(Context& ctx, const std::string& system, const std::string& s
       return r;
     }
   }
-  // 33 namespaces in a full mesh already need more dynamic ARP entries than the machine-wide cap.
+  // 33 namespaces in a full mesh already need more dynamic ARP entries than the machine-wide cap: one N = 32
+  // run without this logged 98 overflows (docs/benchmarks.md, "Reading the default run (2026-11-28, 04:37").
   if (auto s = bed.pin_neighbours(); !s) {
     r.note = s.error().message;
     return r;

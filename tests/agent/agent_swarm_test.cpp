@@ -265,11 +265,11 @@ TEST_F(AgentSwarm, AStalledReadIsRescuedPieceByPieceNotByTheWholeImage) {
   EXPECT_EQ(a.log().find("attaching web seed"), std::string::npos) << a.log();
 }
 
-// The offsets BootProfile tests read on h1 while it records, 300 kB each: several pieces apiece, so the profile is
-// longer than the pieces whose arrival overlaps the background's.
+// The offsets AgentBootProfile tests read on h1 while it records, 300 kB each: several pieces apiece, so the
+// profile is longer than the pieces whose arrival overlaps the background's.
 const std::int64_t kProfileReads[] = {std::int64_t{9} << 20, std::int64_t{3} << 20, std::int64_t{14} << 20};
 
-class BootProfile : public AgentSwarm {
+class AgentBootProfile : public AgentSwarm {
  protected:
   // A 16 MiB image on a slow seed (4 Mbit/s: about 35 s for the whole image); h1 reads kProfileReads while
   // recording them to `profile_`. Returns every piece the recorded reads touch (reads plus the kernel's
@@ -328,8 +328,9 @@ class BootProfile : public AgentSwarm {
 // A boot profile recorded from one host's reads is fetched first by the next host: on a slow seed, the first
 // pieces to arrive at h2 are exactly the pieces h1 read, though h2 reads nothing. (Without a profile
 // libtorrent picks pieces in its own order, and the chance that these come first is negligible.)
-TEST_F(BootProfile, ARecordedProfileIsFetchedFirstByTheNextHost) {
+TEST_F(AgentBootProfile, ARecordedProfileIsFetchedFirstByTheNextHost) {
   const auto pieces = record_profile(6);
+  ASSERT_FALSE(pieces.empty());
   const int want = static_cast<int>(pieces.size());
   ASSERT_LT(want + 4, torrent_.num_pieces / 2);
 
@@ -348,8 +349,9 @@ TEST_F(BootProfile, ARecordedProfileIsFetchedFirstByTheNextHost) {
 
 // A host that is booting (its mount is read) holds the background back until all but a few profile pieces are
 // in, not half: its next reads are in the profile, and background pieces would compete with them.
-TEST_F(BootProfile, AHostReadingItsMountHoldsTheBackgroundUntilTheProfileIsNearlyIn) {
+TEST_F(AgentBootProfile, AHostReadingItsMountHoldsTheBackgroundUntilTheProfileIsNearlyIn) {
   const auto pieces = record_profile(8);
+  ASSERT_FALSE(pieces.empty());
   const int want = static_cast<int>(pieces.size());
 
   Agent& a2 = start_agent("h2", {"seed"}, {"--boot-profile", profile_.string()});

@@ -14,9 +14,9 @@
 namespace swarmboot::testbed {
 
 using swarmboot::Error;
+using swarmboot::ProcessOptions;
 using swarmboot::Result;
 using swarmboot::run_checked;
-using swarmboot::ProcessOptions;
 using swarmboot::run_process;
 using swarmboot::Status;
 
