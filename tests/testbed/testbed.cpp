@@ -1,6 +1,7 @@
 // TestBed: `ip netns`, veth pairs into a bridge, `tc tbf` on both ends of every link.
 #include "testbed.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -25,6 +28,20 @@ namespace {
 // Locally administered, unique within one test bed (hosts are on its bridge only): 02:73:62 ("sb"), index.
 std::string host_mac(size_t index) {
   return fmt::format("02:73:62:{:02x}:{:02x}:{:02x}", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff);
+}
+
+// "10.99.0.5/16" -> "10.99.0.0/16": the route the kernel adds for an address. Unchanged if not IPv4/len.
+std::string subnet_of(const std::string& cidr) {
+  const auto slash = cidr.find('/');
+  in_addr addr{};
+  if (slash == std::string::npos || inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &addr) != 1) return cidr;
+  const int len = std::atoi(cidr.c_str() + slash + 1);
+  if (len < 0 || len > 32) return cidr;
+  const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
+  addr.s_addr = htonl(ntohl(addr.s_addr) & mask);
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr, buf, sizeof buf);
+  return std::string(buf) + cidr.substr(slash);
 }
 
 std::string tbf_rate(double mbit) { return std::to_string(static_cast<long>(mbit * 1000)) + "kbit"; }
@@ -95,15 +112,20 @@ Status TestBed::add_host(const HostSpec& host) {
   namespaces_.push_back(ns);
   const std::vector<std::vector<std::string>> steps = {
       {"ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"},
-      // A new namespace inherits the machine's congestion control, and machines differ: this one's kernel
-      // defaults to BBR, under which 32 hosts' flows into 8 Mbit/s ports retransmitted 305-10922 segments per
-      // host in one run (cubic: 100-169) and took 85-98% of both cores instead of 79-88% (docs/benchmarks.md,
-      // "Reading the default run (2026-11-28 ...)"). Hosts on a rack run their distribution's default: cubic.
-      {"ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.tcp_congestion_control=cubic"},
       {"ip", "-n", ns, "link", "add", "eth0", "address", mac, "mtu", std::to_string(host.mtu), "type", "veth", "peer",
        "name", veth_br, "mtu", std::to_string(host.mtu), "netns", fab},
       {"ip", "-n", ns, "addr", "add", host.address, "dev", "eth0"},
       {"ip", "-n", ns, "link", "set", "eth0", "up"},
+      // A new namespace inherits the machine's congestion control, and machines differ: one kernel here
+      // defaulted to BBR, under which 32 hosts' flows into 8 Mbit/s ports retransmitted 305-10922 segments per
+      // host in one run (cubic: 100-169) and took 85-98% of both cores instead of 79-88% (docs/benchmarks.md,
+      // "Reading the default run (2026-11-28 ...)"). Hosts on a rack run their distribution's default: cubic.
+      // Set on the subnet's route, not with the namespace's sysctl: a kernel whose
+      // net.ipv4.tcp_allowed_congestion_control leaves cubic out refuses that sysctl outside the initial
+      // namespace (EPERM; seen on 6.18 with "reno bbr"), while a route's congctl applies to every connection
+      // on it, both the ones the host opens and the ones it accepts.
+      {"ip", "-n", ns, "route", "replace", subnet_of(host.address), "dev", "eth0", "proto", "kernel", "scope", "link",
+       "src", host.address.substr(0, host.address.find('/')), "congctl", "cubic"},
       {"ip", "-n", fab, "link", "set", veth_br, "master", "br0"},
       {"ip", "-n", fab, "link", "set", veth_br, "up"},
   };
