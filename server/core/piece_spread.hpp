@@ -15,12 +15,11 @@
 //     waiting on one piece) is never starved;
 //   - top-up: while every piece is held or claimed and the server has almost nothing in flight (fewer than
 //     `idle_below` pieces), the hosts that lack the most are shown a few least-held hidden pieces each, up
-//     to `top_up_pieces` in flight. Hiding
-//     exists to keep the server's uplink for pieces nobody has; once every piece is held or claimed, that
-//     uplink idles unless it sends copies. It idled at the end of every run (the rack trading the last
-//     pieces among itself for 5-9 s with the server at 3-10% of its link, docs/benchmarks.md), and for good
-//     when a rack split into groups that cannot reach each other: then each group lacked what only the
-//     other held, and lived on the rescue alone.
+//     to `top_up_pieces` in flight. Hiding exists to keep the server's uplink for pieces nobody has; once
+//     every piece is held or claimed, that uplink idles unless it sends copies. It idled at the end of every
+//     run (the rack trading its last pieces for 5-9 s with the server at 3-25% of its link; docs/benchmarks.md,
+//     "Single runs on a new machine"), and for good when a rack split into groups that cannot reach each
+//     other: each group lacked what only the other held, and lived on the rescue alone.
 //
 // Pure logic: the libtorrent plugin (daemon/spread_plugin.cpp) feeds it the peers' messages and sends the
 // actions it returns. Hosts that cannot be told "don't have" (no lt_donthave) are tracked as holders and
