@@ -9,8 +9,7 @@ namespace swarmboot::server {
 PieceSpread::PieceSpread(int num_pieces, SpreadOptions options)
     : options_(options),
       holders_(static_cast<std::size_t>(std::max(num_pieces, 0)), 0),
-      sending_(static_cast<std::size_t>(std::max(num_pieces, 0)), 0),
-      offered_(static_cast<std::size_t>(std::max(num_pieces, 0)), 0) {}
+      sending_(static_cast<std::size_t>(std::max(num_pieces, 0)), 0) {}
 
 void PieceSpread::join(std::uint64_t peer, SpreadClock::time_point now) {
   if (peers_.count(peer) != 0) return;
@@ -42,7 +41,6 @@ void PieceSpread::leave(std::uint64_t peer, Actions& out) {
     if (unclaimed(i)) refresh(i, out);
   }
   for (std::size_t i = 0; i < holders_.size(); ++i) {
-    if (gone.rescued[i]) --offered_[i];
     if (!gone.has[i]) continue;
     --holders_[i];
     if (unclaimed(i)) refresh(i, out);
@@ -56,10 +54,7 @@ void PieceSpread::peer_has(std::uint64_t peer, int piece, SpreadClock::time_poin
   Peer& p = it->second;
   if (p.has[i]) return;
   p.has[i] = true;
-  if (p.rescued[i]) {
-    p.rescued[i] = false;
-    --offered_[i];
-  }
+  p.rescued[i] = false;
   --p.missing;
   p.last_activity = now;
   end_flight(p, i);
@@ -115,62 +110,26 @@ void PieceSpread::tick(SpreadClock::time_point now, Actions& out) {
     if (!p.hideable || p.missing == 0 || !p.in_flight.empty()) continue;
     if (now - p.last_activity < options_.rescue_after) continue;
     p.last_activity = now;
-    show_least_held(id, p, options_.rescue_pieces, out);
+    // The hidden pieces it lacks that the fewest hosts hold; ties broken from a per-host offset so stalled
+    // hosts ask for different pieces.
+    std::vector<std::size_t> candidates;
+    for (std::size_t i = 0; i < holders_.size(); ++i) {
+      if (!p.has[i] && !p.shown[i]) candidates.push_back(i);
+    }
+    const std::size_t n = holders_.size();
+    const std::size_t offset = n == 0 ? 0 : static_cast<std::size_t>(id % n);
+    std::sort(candidates.begin(), candidates.end(), [&](std::size_t a, std::size_t b) {
+      const int ca = holders_[a] + sending_[a], cb = holders_[b] + sending_[b];
+      if (ca != cb) return ca < cb;
+      return (a + n - offset) % n < (b + n - offset) % n;
+    });
+    const std::size_t k = std::min(candidates.size(), static_cast<std::size_t>(std::max(options_.rescue_pieces, 0)));
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t i = candidates[j];
+      p.rescued[i] = true;
+      refresh(id, p, i, out);
+    }
   }
-  top_up(out);
-}
-
-void PieceSpread::top_up(Actions& out) {
-  int in_flight = 0;
-  for (std::size_t i = 0; i < holders_.size(); ++i) {
-    // A piece nobody holds or is being sent is shown to every host: the server still has something new.
-    if (unclaimed(i)) return;
-    in_flight += sending_[i];
-  }
-  if (in_flight >= options_.idle_below) return;
-  // The hosts furthest behind first; among equals, the lower id (a stable order).
-  std::vector<std::pair<int, std::uint64_t>> behind;
-  for (const auto& [id, p] : peers_) {
-    if (p.hideable && p.missing > 0 && p.in_flight.empty()) behind.emplace_back(p.missing, id);
-  }
-  std::sort(behind.begin(), behind.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  int budget = options_.top_up_pieces - in_flight;
-  for (const auto& [missing, id] : behind) {
-    if (budget <= 0) break;
-    Peer& p = peers_.at(id);
-    // Pieces shown to it before and not yet in (peer_has clears the mark): it has not asked for them, so it
-    // needs no more.
-    const int outstanding = static_cast<int>(std::count(p.rescued.begin(), p.rescued.end(), true));
-    const int k = std::min(budget, options_.top_up_per_host - outstanding);
-    if (k > 0) budget -= show_least_held(id, p, k, out);
-  }
-}
-
-int PieceSpread::show_least_held(std::uint64_t id, Peer& p, int k, Actions& out) {
-  // The hidden pieces it lacks that the fewest hosts hold, are being sent or were shown this way and not yet
-  // taken; ties broken from a per-host offset, so hosts shown pieces at the same moment ask for different ones.
-  std::vector<std::size_t> candidates;
-  for (std::size_t i = 0; i < holders_.size(); ++i) {
-    if (!p.has[i] && !p.shown[i]) candidates.push_back(i);
-  }
-  const std::size_t n = holders_.size();
-  const std::size_t offset = n == 0 ? 0 : static_cast<std::size_t>(id % n);
-  const std::size_t take = std::min(candidates.size(), static_cast<std::size_t>(std::max(k, 0)));
-  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take), candidates.end(),
-                    [&](std::size_t a, std::size_t b) {
-                      const int ca = holders_[a] + sending_[a] + offered_[a];
-                      const int cb = holders_[b] + sending_[b] + offered_[b];
-                      if (ca != cb) return ca < cb;
-                      return (a + n - offset) % n < (b + n - offset) % n;
-                    });
-  for (std::size_t j = 0; j < take; ++j) {
-    p.rescued[candidates[j]] = true;
-    ++offered_[candidates[j]];
-    refresh(id, p, candidates[j], out);
-  }
-  return static_cast<int>(take);
 }
 
 bool PieceSpread::wants_shown(const Peer& p, std::size_t i) const {

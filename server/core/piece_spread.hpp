@@ -12,14 +12,7 @@
 //   - a piece whose last holder leaves, or whose claimant cancels its request, is shown again;
 //   - rescue: a host that has announced no new piece and requested nothing for `rescue_after` is shown the
 //     few pieces it lacks that the fewest hosts hold, so a host that cannot reach the holders (or a lazy boot
-//     waiting on one piece) is never starved;
-//   - top-up: while every piece is held or claimed and the server has almost nothing in flight (fewer than
-//     `idle_below` pieces), the hosts that lack the most are shown a few least-held hidden pieces each, up
-//     to `top_up_pieces` in flight. Hiding exists to keep the server's uplink for pieces nobody has; once
-//     every piece is held or claimed, that uplink idles unless it sends copies. It idled at the end of every
-//     run (the rack trading its last pieces for 5-9 s with the server at 3-25% of its link; docs/benchmarks.md,
-//     "Single runs on a new machine"), and for good when a rack split into groups that cannot reach each
-//     other: each group lacked what only the other held, and lived on the rescue alone.
+//     waiting on one piece) is never starved.
 //
 // Pure logic: the libtorrent plugin (daemon/spread_plugin.cpp) feeds it the peers' messages and sends the
 // actions it returns. Hosts that cannot be told "don't have" (no lt_donthave) are tracked as holders and
@@ -48,12 +41,6 @@ struct SpreadOptions {
   int rescue_pieces = 2;
   // An in-flight claim that saw no request for this long is dropped (the host gave up on the server).
   std::chrono::milliseconds claim_expiry{20000};
-  // Top-up (see above): below this many pieces in flight the server counts as idle ...
-  int idle_below = 2;
-  // ... and shows hosts hidden pieces until this many could be in flight, at most top_up_per_host to a host
-  // each tick (ticks are a second apart). 8 pieces of 64 KiB are half a second of an 8 Mbit/s uplink's work.
-  int top_up_pieces = 8;
-  int top_up_per_host = 2;
 };
 
 class PieceSpread {
@@ -78,7 +65,7 @@ class PieceSpread {
   // hidden from every other host until the claim would expire; a later request claims it again.
   void cancel(std::uint64_t peer, int piece, Actions& out);
 
-  // Once a second: drops expired claims, rescues stalled hosts and tops up an idle server.
+  // Once a second: drops expired claims and rescues stalled hosts.
   void tick(SpreadClock::time_point now, Actions& out);
 
   int num_pieces() const { return static_cast<int>(holders_.size()); }
@@ -99,14 +86,10 @@ class PieceSpread {
   void refresh(std::size_t piece, Actions& out);
   void refresh(std::uint64_t id, Peer& p, std::size_t piece, Actions& out);
   void end_flight(Peer& p, std::size_t piece);
-  void top_up(Actions& out);
-  // Shows the host up to k hidden pieces it lacks, least held first; returns how many.
-  int show_least_held(std::uint64_t id, Peer& p, int k, Actions& out);
   bool unclaimed(std::size_t piece) const { return holders_[piece] + sending_[piece] == 0; }
 
   SpreadOptions options_;
   std::vector<int> holders_, sending_;
-  std::vector<int> offered_;  // hosts shown the piece by a rescue or top-up that do not hold it yet
   std::map<std::uint64_t, Peer> peers_;
 };
 
