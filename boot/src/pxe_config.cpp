@@ -38,8 +38,6 @@ Status validate_lease(const std::string& lease) {
   return {};
 }
 
-std::uint32_t mask_of(int prefix) { return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix); }
-
 }  // namespace
 
 std::string_view to_string(DhcpMode mode) {
@@ -49,6 +47,12 @@ std::string_view to_string(DhcpMode mode) {
     case DhcpMode::proxy: return "proxy";
   }
   return "?";
+}
+
+std::uint32_t ipv4_mask(int prefix_length) {
+  if (prefix_length <= 0) return 0;
+  if (prefix_length >= 32) return ~std::uint32_t{0};
+  return ~std::uint32_t{0} << (32 - prefix_length);
 }
 
 std::string format_ipv4(std::uint32_t a) {
@@ -77,7 +81,7 @@ Result<PxeConfig> make_pxe_config(const PxeSettings& s, const InterfaceAddress& 
     return Error{fmt::format("could not use --interface {}: its address {}/{} leaves no room for DHCP clients",
                              iface.name, format_ipv4(iface.address), iface.prefix_length)};
   }
-  const std::uint32_t mask = mask_of(iface.prefix_length);
+  const std::uint32_t mask = ipv4_mask(iface.prefix_length);
   PxeConfig c;
   c.mode = s.mode;
   c.interface = iface.name;

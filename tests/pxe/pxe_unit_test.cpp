@@ -145,6 +145,14 @@ TEST(PxeConfig, Ipv4Parsing) {
   }
 }
 
+TEST(PxeConfig, Ipv4Masks) {
+  EXPECT_EQ(ipv4_mask(0), 0u);
+  EXPECT_EQ(ipv4_mask(16), 0xffff0000u);
+  EXPECT_EQ(ipv4_mask(24), 0xffffff00u);
+  EXPECT_EQ(ipv4_mask(32), 0xffffffffu);
+  EXPECT_EQ(format_ipv4(*parse_ipv4("10.99.3.7") & ipv4_mask(16)), "10.99.0.0");
+}
+
 TEST(DnsmasqLogReader, LevelsOfOrdinaryLines) {
   DnsmasqLogReader r;
   struct Case {

@@ -1,7 +1,6 @@
 // TestBed: `ip netns`, veth pairs into a bridge, `tc tbf` on both ends of every link.
 #include "testbed.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "swarmboot/pxe/pxe_config.hpp"
+
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -33,15 +35,13 @@ std::string host_mac(size_t index) {
 // "10.99.0.5/16" -> "10.99.0.0/16": the route the kernel adds for an address. Unchanged if not IPv4/len.
 std::string subnet_of(const std::string& cidr) {
   const auto slash = cidr.find('/');
-  in_addr addr{};
-  if (slash == std::string::npos || inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &addr) != 1) return cidr;
-  const int len = std::atoi(cidr.c_str() + slash + 1);
-  if (len < 0 || len > 32) return cidr;
-  const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t{0} << (32 - len);
-  addr.s_addr = htonl(ntohl(addr.s_addr) & mask);
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &addr, buf, sizeof buf);
-  return std::string(buf) + cidr.substr(slash);
+  if (slash == std::string::npos) return cidr;
+  const auto address = swarmboot::pxe::parse_ipv4(std::string_view(cidr).substr(0, slash));
+  int length = -1;
+  const char* digits = cidr.data() + slash + 1;
+  const auto [end, ec] = std::from_chars(digits, cidr.data() + cidr.size(), length);
+  if (!address || ec != std::errc{} || end != cidr.data() + cidr.size() || length < 0 || length > 32) return cidr;
+  return swarmboot::pxe::format_ipv4(*address & swarmboot::pxe::ipv4_mask(length)) + cidr.substr(slash);
 }
 
 std::string tbf_rate(double mbit) { return std::to_string(static_cast<long>(mbit * 1000)) + "kbit"; }

@@ -62,6 +62,7 @@ struct PxeConfig {
 
 std::string format_ipv4(std::uint32_t address);  // host byte order -> "10.99.0.1"
 Result<std::uint32_t> parse_ipv4(std::string_view text);
+std::uint32_t ipv4_mask(int prefix_length);  // 16 -> 0xffff0000 (host byte order); clamped to 0..32
 
 // Checks the settings against the interface's address; errors name the flag ("could not use --dhcp-range …").
 // The mode must not be off.
