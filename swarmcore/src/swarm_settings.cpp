@@ -35,14 +35,10 @@ lt::settings_pack swarm_settings(const SwarmTuning& tuning) {
   s.set_int(sp::unchoke_slots_limit, -1);
   s.set_int(sp::seed_choking_algorithm, sp::fastest_upload);
   s.set_int(sp::choking_algorithm, sp::fixed_slots_choker);
-  // Deep request pipelines keep fast links busy: the cap allows many blocks per peer. How deep is measured
-  // in seconds of each peer's rate: one, not two. A block requested from a busy peer waits behind all that
-  // is queued there, and a block requested is a block no idle peer will be asked for. At N = 32 full
-  // distribution took 42.0-47.0 s (median 43.45) at 1 s against 43.9-49.6 s (median 45.45) at 2 s, ten
-  // runs each, alternated, and the hosts threw away fewer duplicate blocks (docs/benchmarks.md, 2026-12-07).
+  // Deep request pipelines keep fast links busy.
   s.set_int(sp::max_out_request_queue, 1500);
   s.set_int(sp::max_allowed_in_request_queue, 2000);
-  s.set_int(sp::request_queue_time, 1);
+  s.set_int(sp::request_queue_time, 2);
   // Short timeouts: a dead host must not hold pieces hostage.
   s.set_int(sp::peer_connect_timeout, 3);
   s.set_int(sp::request_timeout, 10);
